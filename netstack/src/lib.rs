@@ -1,1 +1,18 @@
-//! placeholder
+//! sockeye's TCP/IP stack as a sans-IO core.
+//!
+//! The stack never touches a device, a thread, a clock or an executor. The runtime drives it:
+//!
+//! - **Input**: `Stack::receive(now, iface, frame)` hands it one received Ethernet frame, borrowed
+//!   from the device's own buffer.
+//! - **Output**: `Stack::transmit(now, ..)` writes the frames it wants sent into buffers the caller
+//!   provides (typically a device's transmit buffer), so no frame is copied on the way out.
+//! - **Time**: `Stack::poll_at()` says when the stack next needs time to pass (a retransmission, a
+//!   delayed ACK, ...). Time is always a parameter, so tests run on a virtual clock.
+//!
+//! This version contains only the foundation: the [`wire`] layer, which parses and emits protocol
+//! headers in place. The stack itself (interfaces, ARP, IPv4, TCP, UDP, sockets) comes later.
+
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod wire;

@@ -1,0 +1,62 @@
+//! Wire formats: parsing and emitting protocol headers in place.
+//!
+//! One file per protocol. Each provides:
+//!
+//! - a zero-copy view `XxxPacket<T: AsRef<[u8]>>` (or `XxxFrame`) over a byte buffer, with a
+//!   `new_checked` constructor that validates lengths once, so that its accessors can then read
+//!   fields directly; for `T: AsMut<[u8]>` it also has setters, used to emit headers in place;
+//! - a small `XxxRepr` value holding the header's meaning, with `parse` (from a view) and `emit`
+//!   (into a view), and `buffer_len` to size the buffer beforehand.
+//!
+//! Parsing never allocates and never panics on bad input: malformed bytes yield a [`WireError`].
+//! Views built with `new_unchecked` skip the length check; they are for buffers the caller sized
+//! itself (for example to emit into), and their accessors panic if that promise is broken.
+//!
+//! [`checksum`] holds the Internet checksum shared by IPv4, ICMP, UDP and TCP.
+
+pub mod checksum;
+pub mod ethernet;
+
+use core::fmt;
+
+/// Why bytes could not be parsed as a protocol header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WireError {
+    /// The buffer is shorter than the header or than the length the header declares.
+    Truncated,
+    /// A field holds a value the protocol forbids (a bad version, an impossible length, ...).
+    Malformed,
+    /// The checksum does not match the contents.
+    Checksum,
+    /// The bytes are valid but use a feature this stack does not implement.
+    Unsupported,
+}
+
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WireError::Truncated => "truncated packet",
+            WireError::Malformed => "malformed packet",
+            WireError::Checksum => "checksum mismatch",
+            WireError::Unsupported => "unsupported packet feature",
+        })
+    }
+}
+
+impl std::error::Error for WireError {}
+
+/// The result of parsing wire data.
+pub type Result<T> = core::result::Result<T, WireError>;
+
+#[cfg(test)]
+mod tests {
+    use super::WireError;
+
+    #[test]
+    fn errors_display() {
+        assert_eq!(WireError::Truncated.to_string(), "truncated packet");
+        assert_eq!(WireError::Checksum.to_string(), "checksum mismatch");
+        let boxed: Box<dyn std::error::Error> = Box::new(WireError::Malformed);
+        assert_eq!(boxed.to_string(), "malformed packet");
+    }
+}

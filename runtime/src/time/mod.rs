@@ -1,0 +1,21 @@
+//! Time: [`sleep`], [`sleep_until`], [`timeout`], [`interval`] and [`Instant`], with tokio's names
+//! and semantics, driven by a hierarchical timing wheel per runtime (millisecond resolution).
+
+pub(crate) mod driver;
+pub mod error;
+mod instant;
+mod interval;
+mod sleep;
+mod timeout;
+mod wheel;
+
+pub use error::Elapsed;
+pub use instant::Instant;
+pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
+pub use sleep::{Sleep, sleep, sleep_until};
+pub use timeout::{Timeout, timeout, timeout_at};
+
+pub use std::time::Duration;
+
+#[cfg(test)]
+mod tests;
