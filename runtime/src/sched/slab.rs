@@ -45,6 +45,9 @@ impl TaskSlab {
             header: header.clone(),
             task: None,
         });
+        // Room for every slot in the free list, so that releasing a slot never allocates.
+        let want = self.slots.len() - self.free.len();
+        self.free.reserve(want);
         (index, header)
     }
 

@@ -10,7 +10,7 @@ use super::{Instant, Sleep, sleep_until};
 /// Ticks every `period`; the first tick completes immediately.
 ///
 /// # Panics
-/// If `period` is zero, or when called outside a sockeye runtime.
+/// If `period` is zero; when polled outside a sockeye runtime.
 pub fn interval(period: Duration) -> Interval {
     assert!(period > Duration::ZERO, "`period` must be non-zero.");
     interval_at(Instant::now(), period)
@@ -19,7 +19,7 @@ pub fn interval(period: Duration) -> Interval {
 /// Ticks at `start`, then every `period`.
 ///
 /// # Panics
-/// If `period` is zero, or when called outside a sockeye runtime.
+/// If `period` is zero; when polled outside a sockeye runtime.
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(period > Duration::ZERO, "`period` must be non-zero.");
     Interval {

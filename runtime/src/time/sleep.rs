@@ -11,10 +11,13 @@ use super::driver::TimeDriver;
 use super::wheel::TimerKey;
 use crate::context;
 
-/// Waits until `duration` has elapsed. Like tokio, a zero duration still yields once.
+/// Waits until `duration` has elapsed.
+///
+/// The `Sleep` attaches to the runtime of the thread it is created on, or, if it is created
+/// outside one (say, as the argument of `block_on`), to the runtime that first polls it.
 ///
 /// # Panics
-/// When called outside a sockeye runtime.
+/// When polled outside a sockeye runtime.
 pub fn sleep(duration: Duration) -> Sleep {
     let deadline = Instant::now()
         .checked_add(duration)
@@ -25,10 +28,10 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// Waits until `deadline`; a deadline in the past completes at the first poll.
 ///
 /// # Panics
-/// When called outside a sockeye runtime.
+/// When polled outside a sockeye runtime.
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
-        driver: context::expect_current().time.clone(),
+        driver: context::with_core(|core| core.time.clone()),
         deadline,
         key: None,
         done: false,
@@ -41,7 +44,8 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// [`Sleep::reset`] moves the timer without allocating.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Sleep {
-    driver: Rc<TimeDriver>,
+    /// The runtime's timers; looked up at the first poll if the sleep was created outside one.
+    driver: Option<Rc<TimeDriver>>,
     deadline: Instant,
     key: Option<TimerKey>,
     done: bool,
@@ -63,8 +67,8 @@ impl Sleep {
         let this = self.get_mut();
         this.deadline = deadline;
         this.done = false;
-        if let Some(key) = this.key {
-            this.driver.reset(key, deadline);
+        if let (Some(key), Some(driver)) = (this.key, &this.driver) {
+            driver.reset(key, deadline);
         }
     }
 }
@@ -77,9 +81,12 @@ impl Future for Sleep {
         if this.done {
             return Poll::Ready(());
         }
+        let driver = this
+            .driver
+            .get_or_insert_with(|| context::expect_current().time.clone());
         let fired = match this.key {
-            Some(key) => this.driver.poll_fired(key, cx.waker()),
-            None => match this.driver.register(this.deadline, cx.waker()) {
+            Some(key) => driver.poll_fired(key, cx.waker()),
+            None => match driver.register(this.deadline, cx.waker()) {
                 Some(key) => {
                     this.key = Some(key);
                     false
@@ -98,8 +105,8 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.driver.cancel(key);
+        if let (Some(key), Some(driver)) = (self.key.take(), &self.driver) {
+            driver.cancel(key);
         }
     }
 }

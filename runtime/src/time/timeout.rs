@@ -16,7 +16,7 @@ use super::{Instant, Sleep, sleep, sleep_until};
 /// wins. Dropping the `Timeout` cancels both.
 ///
 /// # Panics
-/// When called outside a sockeye runtime.
+/// When polled outside a sockeye runtime.
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
     Timeout {
         value: future.into_future(),
@@ -27,7 +27,7 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 /// Requires `future` to complete before `deadline`, or gives [`Elapsed`].
 ///
 /// # Panics
-/// When called outside a sockeye runtime.
+/// When polled outside a sockeye runtime.
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
     Timeout {
         value: future.into_future(),
