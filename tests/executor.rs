@@ -118,6 +118,8 @@ impl Future for MultiWake {
         if self.polls.get() == 1 {
             for _ in 0..self.wakes {
                 cx.waker().wake_by_ref();
+                // Also through an owned clone, the path channels take.
+                #[allow(clippy::waker_clone_wake)]
                 cx.waker().clone().wake();
             }
             Poll::Pending
@@ -306,7 +308,7 @@ fn nested_block_on_panics() {
 #[test]
 #[should_panic(expected = "there is no sockeye runtime on this thread")]
 fn spawn_outside_a_runtime_panics_with_a_clear_message() {
-    let _ = sockeye::spawn(async {});
+    drop(sockeye::spawn(async {}));
 }
 
 #[test]
