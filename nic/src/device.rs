@@ -115,67 +115,50 @@ pub trait Device {
     fn rx_pending(&self) -> bool;
 }
 
-/// Forwards to the boxed device, so wrappers generic over `D: Device` also accept boxed devices.
-impl<D: Device + ?Sized> Device for Box<D> {
-    fn receive(&mut self, budget: usize, sink: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
-        (**self).receive(budget, sink)
-    }
+/// Implements [`Device`] for a pointer type by forwarding every method to the pointee.
+macro_rules! forward_device {
+    ($(#[$doc:meta])* $ty:ty) => {
+        $(#[$doc])*
+        impl<D: Device + ?Sized> Device for $ty {
+            fn receive(&mut self, budget: usize, sink: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
+                (**self).receive(budget, sink)
+            }
 
-    fn transmit(&mut self, len: usize, fill: &mut dyn FnMut(&mut [u8])) -> io::Result<bool> {
-        (**self).transmit(len, fill)
-    }
+            fn transmit(&mut self, len: usize, fill: &mut dyn FnMut(&mut [u8])) -> io::Result<bool> {
+                (**self).transmit(len, fill)
+            }
 
-    fn mtu(&self) -> usize {
-        (**self).mtu()
-    }
+            fn mtu(&self) -> usize {
+                (**self).mtu()
+            }
 
-    fn mac(&self) -> MacAddr {
-        (**self).mac()
-    }
+            fn mac(&self) -> MacAddr {
+                (**self).mac()
+            }
 
-    fn capabilities(&self) -> Capabilities {
-        (**self).capabilities()
-    }
+            fn capabilities(&self) -> Capabilities {
+                (**self).capabilities()
+            }
 
-    fn raw_fd(&self) -> Option<RawFd> {
-        (**self).raw_fd()
-    }
+            fn raw_fd(&self) -> Option<RawFd> {
+                (**self).raw_fd()
+            }
 
-    fn rx_pending(&self) -> bool {
-        (**self).rx_pending()
-    }
+            fn rx_pending(&self) -> bool {
+                (**self).rx_pending()
+            }
+        }
+    };
 }
 
-/// Forwards to the borrowed device, so a wrapper can drive a device it does not own.
-impl<D: Device + ?Sized> Device for &mut D {
-    fn receive(&mut self, budget: usize, sink: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
-        (**self).receive(budget, sink)
-    }
-
-    fn transmit(&mut self, len: usize, fill: &mut dyn FnMut(&mut [u8])) -> io::Result<bool> {
-        (**self).transmit(len, fill)
-    }
-
-    fn mtu(&self) -> usize {
-        (**self).mtu()
-    }
-
-    fn mac(&self) -> MacAddr {
-        (**self).mac()
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        (**self).capabilities()
-    }
-
-    fn raw_fd(&self) -> Option<RawFd> {
-        (**self).raw_fd()
-    }
-
-    fn rx_pending(&self) -> bool {
-        (**self).rx_pending()
-    }
-}
+forward_device!(
+    /// Forwards to the boxed device, so wrappers generic over `D: Device` also accept boxed devices.
+    Box<D>
+);
+forward_device!(
+    /// Forwards to the borrowed device, so a wrapper can drive a device it does not own.
+    &mut D
+);
 
 /// The error every device returns for a frame longer than `mtu() + ETHERNET_HEADER_LEN`.
 pub(crate) fn oversize_frame(len: usize, mtu: usize) -> io::Error {
