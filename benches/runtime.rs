@@ -195,15 +195,16 @@ fn tokio_runtime() -> tokio::runtime::Runtime {
         .expect("cannot build the tokio runtime")
 }
 
-/// Runs one workload as a group with a `sockeye` and a `tokio` function.
+/// Runs one workload as a group with a `sockeye` and a `tokio` function, measuring each for
+/// `$measure_secs` seconds (after a one-second warm-up).
 macro_rules! bench_pair {
-    ($c:expr, $name:literal, $elements:expr, $workload:ident) => {{
+    ($c:expr, $name:literal, $elements:expr, $workload:ident, $measure_secs:literal) => {{
         let mut group = $c.benchmark_group($name);
         group
             .throughput(Throughput::Elements($elements))
             .sample_size(20)
             .warm_up_time(Duration::from_secs(1))
-            .measurement_time(Duration::from_secs(3));
+            .measurement_time(Duration::from_secs($measure_secs));
         let sockeye = sockeye_runtime();
         group.bench_function("sockeye", |b| {
             b.iter(|| black_box(sockeye.block_on($workload::<Sockeye>())))
@@ -219,7 +220,7 @@ macro_rules! bench_pair {
 }
 
 fn spawn_10k(c: &mut Criterion) {
-    bench_pair!(c, "spawn_10k", SPAWN_TASKS, spawn_many);
+    bench_pair!(c, "spawn_10k", SPAWN_TASKS, spawn_many, 3);
 }
 
 fn yield_200x1000(c: &mut Criterion) {
@@ -227,16 +228,24 @@ fn yield_200x1000(c: &mut Criterion) {
         c,
         "yield_200x1000",
         YIELD_TASKS * YIELDS_PER_TASK,
-        yield_many
+        yield_many,
+        3
     );
 }
 
 fn ping_pong_10k(c: &mut Criterion) {
-    bench_pair!(c, "ping_pong", ROUND_TRIPS, ping_pong);
+    bench_pair!(c, "ping_pong", ROUND_TRIPS, ping_pong, 3);
 }
 
 fn timer_insert_cancel_100k(c: &mut Criterion) {
-    bench_pair!(c, "timer_insert_cancel_100k", TIMERS, timers_insert_cancel);
+    // ~16 ms an iteration: give it enough time for 20 samples.
+    bench_pair!(
+        c,
+        "timer_insert_cancel_100k",
+        TIMERS,
+        timers_insert_cancel,
+        5
+    );
 }
 
 criterion_group!(

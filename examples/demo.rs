@@ -53,10 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..5 {
         ticker.tick().await;
     }
-    println!(
-        "  5 interval ticks of 10 ms took {:?}",
-        start.elapsed()
-    );
+    println!("  5 interval ticks of 10 ms took {:?}", start.elapsed());
     let slow = sleep(Duration::from_secs(60));
     let res = timeout(Duration::from_millis(20), slow).await;
     println!("  timeout(20 ms, sleep(60 s)) -> {res:?}");

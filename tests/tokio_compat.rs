@@ -26,7 +26,9 @@ async fn mpsc_between_tasks() {
         got.push(v);
     }
     got.sort_unstable();
-    let want: Vec<u64> = (0..4).flat_map(|p| (0..250).map(move |i| p * 1000 + i)).collect();
+    let want: Vec<u64> = (0..4)
+        .flat_map(|p| (0..250).map(move |i| p * 1000 + i))
+        .collect();
     assert_eq!(got, want);
 }
 
@@ -189,7 +191,9 @@ async fn copy_bidirectional_over_duplex_pairs() {
     let (b_far, mut b) = sockeye::io::duplex(1024);
     let proxy = sockeye::spawn(async move {
         let (mut x, mut y) = (a_far, b_far);
-        sockeye::io::copy_bidirectional(&mut x, &mut y).await.unwrap()
+        sockeye::io::copy_bidirectional(&mut x, &mut y)
+            .await
+            .unwrap()
     });
     let payload: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
     let p2 = payload.clone();
