@@ -47,3 +47,8 @@ pub use sockeye_netstack as netstack;
 
 /// Network devices (`sockeye-nic`).
 pub use sockeye_nic as nic;
+
+/// The README's code examples, compiled as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
