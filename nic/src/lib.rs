@@ -19,8 +19,13 @@
 
 #![warn(missing_docs)]
 
+pub mod capture;
 pub mod device;
+pub mod impair;
 pub mod loopback;
+pub mod pcap;
+pub mod raw;
+pub mod tap;
 
 pub use device::{Capabilities, Device, ETHERNET_HEADER_LEN, MacAddr};
 pub use loopback::{Loopback, LoopbackStats};
