@@ -26,6 +26,7 @@ pub mod loopback;
 pub mod pcap;
 pub mod raw;
 pub mod tap;
+mod ifreq;
 
 pub use device::{Capabilities, Device, ETHERNET_HEADER_LEN, MacAddr};
 pub use loopback::{Loopback, LoopbackStats};
