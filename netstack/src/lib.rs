@@ -15,4 +15,9 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod config;
+pub mod stats;
 pub mod wire;
+
+pub use config::{CongestionControl, ConfigError, StackConfig};
+pub use stats::{Counter, Counters, Snapshot};
