@@ -17,6 +17,7 @@
 
 pub mod config;
 pub mod stats;
+pub mod timer;
 pub mod wire;
 
 pub use config::{CongestionControl, ConfigError, StackConfig};

@@ -9,12 +9,12 @@ use std::task::Waker;
 use std::time::Duration;
 
 use super::Instant;
-use super::wheel::{TimerKey, Wheel};
+use sockeye_netstack::timer::{TimerKey, Wheel};
 
 /// The timers of one runtime.
 pub(crate) struct TimeDriver {
     origin: std::time::Instant,
-    wheel: RefCell<Wheel>,
+    wheel: RefCell<Wheel<Waker>>,
 }
 
 impl TimeDriver {
@@ -58,7 +58,12 @@ impl TimeDriver {
         if wheel.is_fired(key) {
             return true;
         }
-        wheel.set_waker(key, waker);
+        if let Some(slot) = wheel.value_mut(key) {
+            match slot {
+                Some(w) if w.will_wake(waker) => {}
+                _ => *slot = Some(waker.clone()),
+            }
+        }
         false
     }
 

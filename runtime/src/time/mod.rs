@@ -1,5 +1,6 @@
 //! Time: [`sleep`], [`sleep_until`], [`timeout`], [`interval`] and [`Instant`], with tokio's names
-//! and semantics, driven by a hierarchical timing wheel per runtime (millisecond resolution).
+//! and semantics, driven by a hierarchical timing wheel per runtime (millisecond resolution; the wheel itself is
+//! `sockeye_netstack::timer::Wheel`, shared with the stack's per-connection timers).
 
 pub(crate) mod driver;
 pub mod error;
@@ -7,7 +8,6 @@ mod instant;
 mod interval;
 mod sleep;
 mod timeout;
-mod wheel;
 
 pub use error::Elapsed;
 pub use instant::Instant;
@@ -17,5 +17,3 @@ pub use timeout::{Timeout, timeout, timeout_at};
 
 pub use std::time::Duration;
 
-#[cfg(test)]
-mod tests;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::Instant;
 use super::driver::TimeDriver;
-use super::wheel::TimerKey;
+use sockeye_netstack::timer::TimerKey;
 use crate::context;
 
 /// Waits until `duration` has elapsed.

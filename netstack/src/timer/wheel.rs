@@ -1,5 +1,8 @@
 //! A hierarchical timing wheel: O(1) insert, cancel and reset, expiry in amortised O(1).
 //!
+//! Generic over the value an entry carries (a `Waker` for the runtime's timers, a socket handle
+//! and timer kind for the stack's): [`Wheel::advance`] hands back the values of fired entries.
+//!
 //! Time is counted in ticks of one millisecond since the driver's origin. There are [`LEVELS`]
 //! levels of 64 slots; a slot at level `l` spans `64^l` ticks, so the wheel covers `64^6` ticks
 //! (about 795 days) ahead of `elapsed`. An entry goes to the level of the highest bit in which its
@@ -13,10 +16,8 @@
 //! re-filed each time the top level comes round, until they are due; deadlines already in the past
 //! fire at once.
 
-use std::task::Waker;
-
 /// Number of levels.
-pub(crate) const LEVELS: usize = 6;
+const LEVELS: usize = 6;
 const SLOT_BITS: u32 = 6;
 const SLOTS: usize = 1 << SLOT_BITS;
 /// Ticks the wheel spans.
@@ -25,7 +26,7 @@ const NIL: u32 = u32::MAX;
 
 /// Identifies an entry; the generation makes a key of a freed and reused slot harmless.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct TimerKey {
+pub struct TimerKey {
     index: u32,
     generation: u32,
 }
@@ -41,37 +42,37 @@ enum State {
     Fired,
 }
 
-struct Entry {
+struct Entry<T> {
     when: u64,
-    waker: Option<Waker>,
+    value: Option<T>,
     prev: u32,
     next: u32,
     state: State,
     generation: u32,
 }
 
-/// The wheel. Not thread-safe: one per runtime.
-pub(crate) struct Wheel {
+/// The wheel. Not thread-safe: one per runtime or stack.
+pub struct Wheel<T> {
     /// Every tick up to and including this one has been processed.
     elapsed: u64,
     occupied: [u64; LEVELS],
     heads: [[u32; SLOTS]; LEVELS],
-    entries: Vec<Entry>,
+    entries: Vec<Entry<T>>,
     free: Vec<u32>,
     linked: usize,
-    /// Entries that became due while being filed, waiting for `advance` to collect their wakers.
+    /// Entries that became due while being filed, waiting for `advance` to collect their values.
     due: Vec<u32>,
 }
 
-impl Default for Wheel {
+impl<T> Default for Wheel<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Wheel {
+impl<T> Wheel<T> {
     /// An empty wheel at tick 0.
-    pub(crate) fn new() -> Wheel {
+    pub fn new() -> Wheel<T> {
         Wheel {
             elapsed: 0,
             occupied: [0; LEVELS],
@@ -84,25 +85,25 @@ impl Wheel {
     }
 
     /// The last processed tick.
-    pub(crate) fn elapsed(&self) -> u64 {
+    pub fn elapsed(&self) -> u64 {
         self.elapsed
     }
 
     /// Number of entry slots allocated (live or free): reset and reuse must not grow it.
-    #[cfg(test)]
-    pub(crate) fn capacity(&self) -> usize {
+    /// (For tests of allocation behaviour.)
+    #[doc(hidden)]
+    pub fn capacity(&self) -> usize {
         self.entries.len()
     }
 
-    /// Number of entries waiting to fire.
-    #[cfg(test)]
-    pub(crate) fn pending(&self) -> usize {
+    /// Number of entries linked in the wheel (armed, not yet due).
+    pub fn pending(&self) -> usize {
         self.linked
     }
 
     /// Adds an entry that fires at tick `when` (at once, on the next `advance`, if `when` is not
-    /// after `elapsed`).
-    pub(crate) fn insert(&mut self, when: u64, waker: Waker) -> TimerKey {
+    /// after `elapsed`), carrying `value`.
+    pub fn insert(&mut self, when: u64, value: T) -> TimerKey {
         let index = match self.free.pop() {
             Some(i) => i,
             None => {
@@ -112,7 +113,7 @@ impl Wheel {
                     .expect("too many timers");
                 self.entries.push(Entry {
                     when: 0,
-                    waker: None,
+                    value: None,
                     prev: NIL,
                     next: NIL,
                     state: State::Free,
@@ -123,7 +124,7 @@ impl Wheel {
         };
         let entry = &mut self.entries[index as usize];
         entry.when = when;
-        entry.waker = Some(waker);
+        entry.value = Some(value);
         let key = TimerKey {
             index,
             generation: entry.generation,
@@ -132,31 +133,31 @@ impl Wheel {
         key
     }
 
-    fn entry(&self, key: TimerKey) -> Option<&Entry> {
+    fn entry(&self, key: TimerKey) -> Option<&Entry<T>> {
         self.entries
             .get(key.index as usize)
             .filter(|e| e.generation == key.generation && e.state != State::Free)
     }
 
     /// Whether the entry has fired (a stale key counts as fired).
-    pub(crate) fn is_fired(&self, key: TimerKey) -> bool {
+    pub fn is_fired(&self, key: TimerKey) -> bool {
         self.entry(key).is_none_or(|e| e.state == State::Fired)
     }
 
-    /// Replaces the waker to wake when the entry fires (no clone if it would wake the same task).
-    pub(crate) fn set_waker(&mut self, key: TimerKey, waker: &Waker) {
-        if self.entry(key).is_none() {
-            return;
-        }
-        let slot = &mut self.entries[key.index as usize].waker;
-        match slot {
-            Some(w) if w.will_wake(waker) => {}
-            _ => *slot = Some(waker.clone()),
-        }
+    /// The value slot of a live entry (fired or not): `None` for a stale key. A fired entry's
+    /// value has been handed out by `advance`; the owner may put a new one for a later re-arm.
+    pub fn value_mut(&mut self, key: TimerKey) -> Option<&mut Option<T>> {
+        self.entry(key)?;
+        Some(&mut self.entries[key.index as usize].value)
+    }
+
+    /// The deadline tick of a live entry.
+    pub fn deadline(&self, key: TimerKey) -> Option<u64> {
+        self.entry(key).map(|e| e.when)
     }
 
     /// Moves a live entry to a new deadline, without allocating; a fired entry is re-armed.
-    pub(crate) fn reset(&mut self, key: TimerKey, when: u64) {
+    pub fn reset(&mut self, key: TimerKey, when: u64) {
         if self.entry(key).is_none() {
             return;
         }
@@ -166,14 +167,14 @@ impl Wheel {
     }
 
     /// Cancels an entry and frees its slot.
-    pub(crate) fn remove(&mut self, key: TimerKey) {
+    pub fn remove(&mut self, key: TimerKey) {
         if self.entry(key).is_none() {
             return;
         }
         self.unlink(key.index);
         let entry = &mut self.entries[key.index as usize];
         entry.state = State::Free;
-        entry.waker = None;
+        entry.value = None;
         entry.generation = entry.generation.wrapping_add(1);
         self.free.push(key.index);
     }
@@ -237,7 +238,7 @@ impl Wheel {
 
     /// The earliest tick at which `advance` has work to do: the start of the first occupied slot.
     /// For higher levels that is the time to cascade, which may be earlier than any deadline.
-    pub(crate) fn next_expiration(&self) -> Option<u64> {
+    pub fn next_expiration(&self) -> Option<u64> {
         if !self.due.is_empty() {
             return Some(self.elapsed);
         }
@@ -268,8 +269,8 @@ impl Wheel {
         None
     }
 
-    /// Processes every tick up to `now`, pushing the wakers of fired entries to `fired`.
-    pub(crate) fn advance(&mut self, now: u64, fired: &mut Vec<Waker>) {
+    /// Processes every tick up to `now`, pushing the values of fired entries to `fired`.
+    pub fn advance(&mut self, now: u64, fired: &mut Vec<T>) {
         self.collect_due(fired);
         while let Some((level, slot, tick)) = self.next_slot() {
             if tick > now {
@@ -295,14 +296,14 @@ impl Wheel {
         self.elapsed = self.elapsed.max(now);
     }
 
-    fn collect_due(&mut self, fired: &mut Vec<Waker>) {
+    fn collect_due(&mut self, fired: &mut Vec<T>) {
         for index in self.due.drain(..) {
             let e = &mut self.entries[index as usize];
             // The entry may have been reset or removed since it became due.
             if e.state == State::Fired
-                && let Some(w) = e.waker.take()
+                && let Some(v) = e.value.take()
             {
-                fired.push(w);
+                fired.push(v);
             }
         }
     }
@@ -314,3 +315,7 @@ fn level_for(elapsed: u64, when: u64) -> usize {
     let significant = 63 - masked.leading_zeros();
     (significant / SLOT_BITS) as usize
 }
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Wake, Waker};
 
-use super::wheel::{TimerKey, Wheel};
+use super::{TimerKey, Wheel};
 
 /// A waker that records its id in a shared log when woken.
 struct Probe {
@@ -46,7 +46,7 @@ fn probe(id: usize, log: &Arc<std::sync::Mutex<Vec<usize>>>) -> Waker {
     }))
 }
 
-fn advance(wheel: &mut Wheel, now: u64, log: &Arc<std::sync::Mutex<Vec<usize>>>) -> Vec<usize> {
+fn advance(wheel: &mut Wheel<Waker>, now: u64, log: &Arc<std::sync::Mutex<Vec<usize>>>) -> Vec<usize> {
     let mut fired = Vec::new();
     wheel.advance(now, &mut fired);
     for w in fired {
@@ -154,7 +154,7 @@ fn cancel_and_reset() {
     // (its waker was consumed by the first firing: the owner polls again and supplies one).
     wheel.reset(b, 2000);
     assert!(!wheel.is_fired(b));
-    wheel.set_waker(b, &probe(2, &log));
+    *wheel.value_mut(b).unwrap() = Some(probe(2, &log));
     assert_eq!(advance(&mut wheel, 2000, &log), vec![2]);
 }
 
