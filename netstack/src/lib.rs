@@ -16,9 +16,11 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod route;
 pub mod stats;
+pub mod time;
 pub mod timer;
 pub mod wire;
 
-pub use config::{CongestionControl, ConfigError, StackConfig};
+pub use config::{ConfigError, CongestionControl, StackConfig};
 pub use stats::{Counter, Counters, Snapshot};
