@@ -125,9 +125,7 @@ pub struct Counters {
 
 impl Default for Counters {
     fn default() -> Self {
-        Counters {
-            values: [0; COUNT],
-        }
+        Counters { values: [0; COUNT] }
     }
 }
 

@@ -58,7 +58,10 @@ fn set_rejects_bad_names_and_values_and_changes_nothing() {
         ("txqueuelen", "0"),
     ] {
         let err = c.set(name, value).unwrap_err();
-        assert!(matches!(err, ConfigError::InvalidValue { .. }), "{name}={value}");
+        assert!(
+            matches!(err, ConfigError::InvalidValue { .. }),
+            "{name}={value}"
+        );
     }
     assert_eq!(c, before);
     let msg = c.set("tcp_syncookies", "7").unwrap_err().to_string();
@@ -77,7 +80,10 @@ fn get_and_iter_print_like_sysctl() {
     assert_eq!(c.get("bogus"), None);
     let all: Vec<_> = c.iter().collect();
     assert_eq!(all.len(), StackConfig::NAMES.len());
-    assert!(all.iter().any(|(n, v)| *n == "net.core.somaxconn" && v == "4096"));
+    assert!(
+        all.iter()
+            .any(|(n, v)| *n == "net.core.somaxconn" && v == "4096")
+    );
     // Every listed value can be written back.
     let mut d = StackConfig::default();
     for (name, value) in c.iter() {

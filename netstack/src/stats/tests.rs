@@ -5,7 +5,10 @@ fn names_carry_their_group() {
     for c in Counter::ALL {
         assert!(c.name().starts_with(c.group()), "{c:?}");
     }
-    assert_eq!(Counter::TcpExtListenOverflows.name(), "TcpExtListenOverflows");
+    assert_eq!(
+        Counter::TcpExtListenOverflows.name(),
+        "TcpExtListenOverflows"
+    );
     assert_eq!(Counter::TcpExtListenOverflows.group(), "TcpExt");
     assert_eq!(Counter::IpInReceives.group(), "Ip");
     // Names are unique.

@@ -46,7 +46,11 @@ fn probe(id: usize, log: &Arc<std::sync::Mutex<Vec<usize>>>) -> Waker {
     }))
 }
 
-fn advance(wheel: &mut Wheel<Waker>, now: u64, log: &Arc<std::sync::Mutex<Vec<usize>>>) -> Vec<usize> {
+fn advance(
+    wheel: &mut Wheel<Waker>,
+    now: u64,
+    log: &Arc<std::sync::Mutex<Vec<usize>>>,
+) -> Vec<usize> {
     let mut fired = Vec::new();
     wheel.advance(now, &mut fired);
     for w in fired {

@@ -13,9 +13,34 @@
 //! itself (for example to emit into), and their accessors panic if that promise is broken.
 //!
 //! [`checksum`] holds the Internet checksum shared by IPv4, ICMP, UDP and TCP.
+//!
+//! Functions that check a checksum take `verify: bool` and functions that compute one take
+//! `fill: bool`: pass `false` when the device offloads checksums (the in-process loopback, like
+//! Linux's `lo`, skips them altogether).
+//!
+//! | module       | protocol                             | view              | value            |
+//! |--------------|--------------------------------------|-------------------|------------------|
+//! | [`ethernet`] | Ethernet II                          | [`EthernetFrame`] | [`EthernetRepr`] |
+//! | [`arp`]      | ARP for IPv4 over Ethernet (RFC 826) | [`ArpPacket`]     | [`ArpRepr`]      |
+//! | [`ipv4`]     | IPv4 (RFC 791)                       | [`Ipv4Packet`]    | [`Ipv4Repr`]     |
+//! | [`icmpv4`]   | ICMP for IPv4 (RFC 792)              | [`Icmpv4Packet`]  | [`Icmpv4Repr`]   |
+//! | [`udp`]      | UDP (RFC 768)                        | [`UdpPacket`]     | [`UdpRepr`]      |
+//! | [`tcp`]      | TCP (RFC 9293, 7323, 2018, 1982)     | [`TcpPacket`]     | [`TcpRepr`]      |
 
+pub mod arp;
 pub mod checksum;
 pub mod ethernet;
+pub mod icmpv4;
+pub mod ipv4;
+pub mod tcp;
+pub mod udp;
+
+pub use self::arp::{ArpOperation, ArpPacket, ArpRepr};
+pub use self::ethernet::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr};
+pub use self::icmpv4::{Icmpv4Message, Icmpv4Packet, Icmpv4Repr};
+pub use self::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
+pub use self::tcp::{SackBlocks, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr};
+pub use self::udp::{UdpPacket, UdpRepr};
 
 use core::fmt;
 
