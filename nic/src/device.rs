@@ -4,6 +4,7 @@
 use core::fmt;
 use std::io;
 use std::os::fd::RawFd;
+use std::time::Duration;
 
 /// Length of an Ethernet header (destination, source, EtherType): a device's largest frame is
 /// `mtu() + ETHERNET_HEADER_LEN` bytes.
@@ -113,6 +114,39 @@ pub trait Device {
     /// in-process devices this decides whether the runtime may sleep; devices with a
     /// [`raw_fd`](Device::raw_fd) may answer `false` and rely on the descriptor's readiness.
     fn rx_pending(&self) -> bool;
+
+    /// Moves frames the device is holding back onward once they are due: delayed or
+    /// rate-limited transmissions go to the wire (or to the wrapped device), buffered output is
+    /// written out. Frames not yet due stay held; frames the next hop refuses (back-pressure) stay
+    /// held and are retried by a later call, never dropped.
+    ///
+    /// The runtime calls it once per tick and whenever the time given by
+    /// [`next_poll_in`](Device::next_poll_in) has passed. It must be cheap when nothing is held.
+    /// An `Err` reports a device error met while moving held frames (wrappers forward their inner
+    /// device's errors); the device stays usable. The default does nothing: devices that hold no
+    /// frames need not implement it.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// How long from now until the device next needs attention that nothing else will signal: a
+    /// held transmission becoming due (the runtime should then call [`flush`](Device::flush)), or a
+    /// held received frame becoming receivable ([`rx_pending`](Device::rx_pending) turns true; the
+    /// runtime should then call [`receive`](Device::receive)).
+    ///
+    /// - `Some(Duration::ZERO)`: something held is due already (for example a transmission the
+    ///   next hop refused, to be retried).
+    /// - `Some(d)`: call back after `d` at the latest; earlier calls are harmless.
+    /// - `None`: the device holds nothing, so the runtime needs no timer for it. Frames that are
+    ///   receivable already are reported by `rx_pending`, and kernel-backed devices signal through
+    ///   [`raw_fd`](Device::raw_fd); neither needs an answer here.
+    ///
+    /// A duration relative to the device's own clock rather than an instant, so that devices on a
+    /// virtual clock (simulation) and on the real clock both work: the runtime adds it to its own
+    /// notion of now. Takes `&self` and has no side effects. The default is `None`.
+    fn next_poll_in(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// Implements [`Device`] for a pointer type by forwarding every method to the pointee.
@@ -146,6 +180,14 @@ macro_rules! forward_device {
 
             fn rx_pending(&self) -> bool {
                 (**self).rx_pending()
+            }
+
+            fn flush(&mut self) -> io::Result<()> {
+                (**self).flush()
+            }
+
+            fn next_poll_in(&self) -> Option<Duration> {
+                (**self).next_poll_in()
             }
         }
     };
@@ -193,6 +235,61 @@ mod tests {
         assert!(!caps.rx_checksum_offload);
         assert!(!caps.tx_checksum_offload);
         assert_eq!(caps.max_burst, 64);
+    }
+
+    /// A device that overrides the two timing methods, to check their defaults and forwarding.
+    struct Holding {
+        flushes: usize,
+    }
+
+    impl Device for Holding {
+        fn receive(&mut self, _: usize, _: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
+            Ok(0)
+        }
+        fn transmit(&mut self, _: usize, _: &mut dyn FnMut(&mut [u8])) -> io::Result<bool> {
+            Ok(false)
+        }
+        fn mtu(&self) -> usize {
+            1500
+        }
+        fn mac(&self) -> MacAddr {
+            MacAddr::ZERO
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities::default()
+        }
+        fn rx_pending(&self) -> bool {
+            false
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.flushes += 1;
+            Ok(())
+        }
+        fn next_poll_in(&self) -> Option<Duration> {
+            Some(Duration::from_millis(self.flushes as u64))
+        }
+    }
+
+    #[test]
+    fn flush_and_next_poll_in_defaults_and_forwarding() {
+        let mut lo = crate::Loopback::new();
+        assert!(lo.flush().is_ok());
+        assert_eq!(lo.next_poll_in(), None);
+
+        let mut boxed: Box<dyn Device> = Box::new(Holding { flushes: 0 });
+        boxed.flush().unwrap();
+        assert_eq!(boxed.next_poll_in(), Some(Duration::from_millis(1)));
+        let mut dev = Holding { flushes: 0 };
+        {
+            let mut by_ref: &mut Holding = &mut dev;
+            Device::flush(&mut by_ref).unwrap();
+            Device::flush(&mut by_ref).unwrap();
+            assert_eq!(
+                Device::next_poll_in(&by_ref),
+                Some(Duration::from_millis(2))
+            );
+        }
+        assert_eq!(dev.flushes, 2);
     }
 
     #[test]

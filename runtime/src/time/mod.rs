@@ -16,4 +16,3 @@ pub use sleep::{Sleep, sleep, sleep_until};
 pub use timeout::{Timeout, timeout, timeout_at};
 
 pub use std::time::Duration;
-

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use super::Instant;
 use super::driver::TimeDriver;
-use sockeye_netstack::timer::TimerKey;
 use crate::context;
+use sockeye_netstack::timer::TimerKey;
 
 /// Waits until `duration` has elapsed.
 ///
