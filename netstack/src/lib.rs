@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod neighbor;
 pub mod route;
 pub mod stats;
 pub mod time;
