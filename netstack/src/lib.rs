@@ -18,10 +18,14 @@
 pub mod config;
 pub mod neighbor;
 pub mod route;
+pub mod stack;
 pub mod stats;
 pub mod time;
 pub mod timer;
 pub mod wire;
 
 pub use config::{ConfigError, CongestionControl, StackConfig};
+pub use route::{IfaceId, Ipv4Cidr};
+pub use stack::{Emit, InterfaceConfig, Stack};
 pub use stats::{Counter, Counters, Snapshot};
+pub use time::Instant;
