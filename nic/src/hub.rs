@@ -33,15 +33,13 @@ use std::io;
 use std::rc::Rc;
 
 use crate::device::{Capabilities, Device, ETHERNET_HEADER_LEN, MacAddr, oversize_frame};
+use crate::pool::FramePool;
 
 /// A standard Ethernet MTU.
 const DEFAULT_MTU: usize = 1500;
 
 /// Linux's default `txqueuelen`.
 const DEFAULT_QUEUE_LEN: usize = 1000;
-
-/// Capacity of a new buffer at least: a full-sized standard Ethernet frame.
-const MIN_BUFFER_CAPACITY: usize = 1514;
 
 /// One port's counters, a snapshot taken by [`HubPort::stats`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -82,10 +80,7 @@ struct Segment {
     /// Attached ports by slot; a detached port leaves `None`, reused by the next `port` call.
     ports: Vec<Option<PortState>>,
     /// Buffers of received or discarded frames, ready to be reused.
-    free: Vec<Vec<u8>>,
-    buffers_allocated: usize,
-    /// How many buffers exist (queued, in flight or free).
-    buffers_created: usize,
+    pool: FramePool,
 }
 
 struct PortState {
@@ -104,9 +99,7 @@ impl Hub {
                 queue_len: DEFAULT_QUEUE_LEN,
                 checksum_offload: true,
                 ports: Vec::new(),
-                free: Vec::new(),
-                buffers_allocated: 0,
-                buffers_created: 0,
+                pool: FramePool::default(),
             })),
         }
     }
@@ -176,7 +169,7 @@ impl Hub {
     /// a recycled buffer too small for a frame. It stops increasing once traffic has warmed the
     /// pool up.
     pub fn buffers_allocated(&self) -> usize {
-        self.segment.borrow().buffers_allocated
+        self.segment.borrow().pool.buffers_allocated()
     }
 }
 
@@ -196,7 +189,7 @@ impl core::fmt::Debug for Hub {
             .field("queue_len", &segment.queue_len)
             .field("checksum_offload", &segment.checksum_offload)
             .field("ports", &segment.ports.iter().flatten().count())
-            .field("buffers_allocated", &segment.buffers_allocated)
+            .field("buffers_allocated", &segment.pool.buffers_allocated())
             .finish()
     }
 }
@@ -208,37 +201,6 @@ impl Segment {
 
     fn port_mut(&mut self, index: usize) -> Option<&mut PortState> {
         self.ports.get_mut(index).and_then(Option::as_mut)
-    }
-
-    /// A buffer holding `len` zeroed bytes, from the free list when possible.
-    fn take_buffer(&mut self, len: usize) -> Vec<u8> {
-        match self.free.pop() {
-            Some(mut buffer) => {
-                if buffer.capacity() < len {
-                    self.buffers_allocated += 1;
-                }
-                buffer.clear();
-                buffer.resize(len, 0);
-                buffer
-            }
-            None => {
-                self.buffers_allocated += 1;
-                self.buffers_created += 1;
-                // The free list never holds more than every buffer: grow it with them, so that it
-                // never allocates once the pool has stopped growing.
-                self.free.reserve(self.buffers_created - self.free.len());
-                let mut buffer = Vec::with_capacity(len.max(MIN_BUFFER_CAPACITY));
-                buffer.resize(len, 0);
-                buffer
-            }
-        }
-    }
-
-    /// A copy of `frame` in a pooled buffer.
-    fn copy_of(&mut self, frame: &[u8]) -> Vec<u8> {
-        let mut buffer = self.take_buffer(frame.len());
-        buffer.copy_from_slice(frame);
-        buffer
     }
 
     /// Whether the frame `from` sent with destination `dst` goes to port `to`. `known` tells
@@ -259,7 +221,7 @@ impl Segment {
             if let Some(port) = self.port_mut(from) {
                 port.stats.tx_runts += 1;
             }
-            self.free.push(frame);
+            self.pool.put(frame);
             return;
         }
         let mut dst = [0; 6];
@@ -277,19 +239,19 @@ impl Segment {
             .rev()
             .find(|&to| self.is_destination(from, to, dst, known));
         let Some(last) = last else {
-            self.free.push(frame);
+            self.pool.put(frame);
             return;
         };
         for to in 0..last {
             if self.is_destination(from, to, dst, known) && self.has_room(to) {
-                let copy = self.copy_of(&frame);
+                let copy = self.pool.copy_of(&frame);
                 self.enqueue(to, copy);
             }
         }
         if self.has_room(last) {
             self.enqueue(last, frame);
         } else {
-            self.free.push(frame);
+            self.pool.put(frame);
         }
     }
 
@@ -309,7 +271,7 @@ impl Segment {
     fn enqueue(&mut self, to: usize, frame: Vec<u8>) {
         match self.port_mut(to) {
             Some(port) => port.queue.push_back(frame),
-            None => self.free.push(frame),
+            None => self.pool.put(frame),
         }
     }
 }
@@ -355,7 +317,7 @@ impl Drop for HubPort {
         // `try_borrow_mut`: never panic in drop, even if a callback of this hub is running.
         if let Ok(mut segment) = self.segment.try_borrow_mut() {
             if let Some(port) = segment.ports.get_mut(self.index).and_then(Option::take) {
-                segment.free.extend(port.queue);
+                segment.pool.extend(port.queue);
             }
         }
     }
@@ -378,7 +340,7 @@ impl Device for HubPort {
             };
             sink(&frame);
             let mut segment = self.segment.borrow_mut();
-            segment.free.push(frame);
+            segment.pool.put(frame);
             if let Some(port) = segment.port_mut(self.index) {
                 port.stats.rx_frames += 1;
             }
@@ -393,7 +355,7 @@ impl Device for HubPort {
             if len > segment.mtu.saturating_add(ETHERNET_HEADER_LEN) {
                 return Err(oversize_frame(len, segment.mtu));
             }
-            segment.take_buffer(len)
+            segment.pool.take(len)
         };
         // No borrow is held while `fill` runs.
         fill(&mut frame);

@@ -31,11 +31,13 @@
 pub mod capture;
 pub mod clock;
 pub mod device;
+mod fdio;
 pub mod hub;
 mod ifreq;
 pub mod impair;
 pub mod loopback;
 pub mod pcap;
+mod pool;
 pub mod raw;
 pub mod tap;
 

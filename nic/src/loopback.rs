@@ -16,16 +16,13 @@ use std::collections::VecDeque;
 use std::io;
 
 use crate::device::{Capabilities, Device, ETHERNET_HEADER_LEN, MacAddr, oversize_frame};
+use crate::pool::FramePool;
 
 /// Linux `lo`'s MTU.
 const DEFAULT_MTU: usize = 65536;
 
 /// Linux's default `txqueuelen`.
 const DEFAULT_QUEUE_LEN: usize = 1000;
-
-/// Capacity of a new buffer at least: a full-sized frame of a standard Ethernet, so that small and
-/// common frames never regrow a recycled buffer.
-const MIN_BUFFER_CAPACITY: usize = 1514;
 
 /// The loopback device's counters, a snapshot taken by [`Loopback::stats`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -45,8 +42,7 @@ pub struct Loopback {
     /// Frames transmitted and not yet received, oldest first.
     queue: VecDeque<Vec<u8>>,
     /// Buffers of received frames, ready to be reused.
-    free: Vec<Vec<u8>>,
-    buffers_allocated: usize,
+    pool: FramePool,
     stats: LoopbackStats,
 }
 
@@ -62,8 +58,7 @@ impl Loopback {
             mtu,
             queue_len: DEFAULT_QUEUE_LEN,
             queue: VecDeque::new(),
-            free: Vec::new(),
-            buffers_allocated: 0,
+            pool: FramePool::default(),
             stats: LoopbackStats::default(),
         }
     }
@@ -93,27 +88,7 @@ impl Loopback {
     /// How many heap allocations the buffer pool has made: new buffers, plus regrowing a recycled
     /// buffer too small for a frame. It stops increasing once traffic has warmed the pool up.
     pub fn buffers_allocated(&self) -> usize {
-        self.buffers_allocated
-    }
-
-    /// A buffer holding `len` bytes, from the free list when possible.
-    fn take_buffer(&mut self, len: usize) -> Vec<u8> {
-        match self.free.pop() {
-            Some(mut buffer) => {
-                if buffer.capacity() < len {
-                    self.buffers_allocated += 1;
-                }
-                buffer.clear();
-                buffer.resize(len, 0);
-                buffer
-            }
-            None => {
-                self.buffers_allocated += 1;
-                let mut buffer = Vec::with_capacity(len.max(MIN_BUFFER_CAPACITY));
-                buffer.resize(len, 0);
-                buffer
-            }
-        }
+        self.pool.buffers_allocated()
     }
 }
 
@@ -124,7 +99,7 @@ impl core::fmt::Debug for Loopback {
             .field("mtu", &self.mtu)
             .field("queue_len", &self.queue_len)
             .field("queued", &self.queue.len())
-            .field("buffers_allocated", &self.buffers_allocated)
+            .field("buffers_allocated", &self.buffers_allocated())
             .field("stats", &self.stats)
             .finish()
     }
@@ -145,7 +120,7 @@ impl Device for Loopback {
                 break;
             };
             sink(&buffer);
-            self.free.push(buffer);
+            self.pool.put(buffer);
             delivered += 1;
         }
         self.stats.rx_frames += delivered as u64;
@@ -160,7 +135,7 @@ impl Device for Loopback {
             self.stats.tx_dropped_full += 1;
             return Ok(false);
         }
-        let mut buffer = self.take_buffer(len);
+        let mut buffer = self.pool.take(len);
         fill(&mut buffer);
         self.queue.push_back(buffer);
         self.stats.tx_frames += 1;

@@ -75,9 +75,9 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::device::{Capabilities, Device, ETHERNET_HEADER_LEN, MacAddr, oversize_frame};
+use crate::device::{Capabilities, Device, ETHERNET_HEADER_LEN, MacAddr};
+use crate::fdio::{FrameIo, Received, VLAN_TAG_LEN, cvt};
 use crate::ifreq;
-use crate::tap::{RETRY_DELAY, VLAN_TAG_LEN};
 
 /// The message of the error for a missing `CAP_NET_RAW`.
 const NEEDS_CAP: &str = "raw sockets need CAP_NET_RAW: run as root or use the loopback NIC";
@@ -111,18 +111,13 @@ pub struct RawSocket {
     socket: Socket,
     name: String,
     ifindex: u32,
-    mtu: usize,
     mac: MacAddr,
     /// `PACKET_IGNORE_OUTGOING` is in effect; otherwise `receive` skips outgoing frames itself.
     ignore_outgoing: bool,
     promiscuous: bool,
-    /// Receive buffer: MTU + header + VLAN tag (`MSG_TRUNC` reveals longer frames).
-    rx_buf: Box<[u8]>,
-    /// Transmit buffer: MTU + header.
-    tx_buf: Box<[u8]>,
-    /// Length of a frame in `tx_buf` the kernel refused and that is still to be sent; 0 when none.
-    tx_pending: usize,
-    stats: RawStats,
+    /// The buffers and counters. Receive buffer: MTU + header + VLAN tag (`MSG_TRUNC` reveals
+    /// longer frames); transmit buffer: MTU + header, also holding a frame the kernel refused.
+    io: FrameIo,
 }
 
 impl RawSocket {
@@ -189,19 +184,14 @@ impl RawSocket {
             Ok(Some(err)) | Err(err) => return Err(err),
         }
 
-        let max_frame = mtu + ETHERNET_HEADER_LEN;
         Ok(RawSocket {
             socket,
             name: iface.to_owned(),
             ifindex,
-            mtu,
             mac,
             ignore_outgoing,
             promiscuous: false,
-            rx_buf: vec![0; max_frame + VLAN_TAG_LEN].into_boxed_slice(),
-            tx_buf: vec![0; max_frame].into_boxed_slice(),
-            tx_pending: 0,
-            stats: RawStats::default(),
+            io: FrameIo::new(mtu, mtu + ETHERNET_HEADER_LEN + VLAN_TAG_LEN),
         })
     }
 
@@ -278,35 +268,21 @@ impl RawSocket {
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> RawStats {
-        self.stats
+        let c = self.io.stats();
+        RawStats {
+            rx_frames: c.rx_frames,
+            rx_oversize: c.rx_oversize,
+            rx_outgoing_skipped: c.rx_skipped,
+            tx_frames: c.tx_frames,
+            tx_deferred: c.tx_deferred,
+            tx_full: c.tx_full,
+        }
     }
 
     /// Whether a frame the kernel refused is waiting in the transmit buffer (see the
     /// [module documentation](self#transmit-back-pressure)).
     pub fn transmit_pending(&self) -> bool {
-        self.tx_pending > 0
-    }
-
-    /// Tries to send the frame the kernel refused earlier, if any: `Ok(true)` when none is
-    /// pending any more, `Ok(false)` when the kernel still refuses it. On another error the frame
-    /// is dropped.
-    fn send_pending(&mut self) -> io::Result<bool> {
-        if self.tx_pending == 0 {
-            return Ok(true);
-        }
-        let len = self.tx_pending;
-        match send_frame(&self.socket, &self.tx_buf[..len]) {
-            Ok(true) => {
-                self.tx_pending = 0;
-                self.stats.tx_frames += 1;
-                Ok(true)
-            }
-            Ok(false) => Ok(false),
-            Err(e) => {
-                self.tx_pending = 0;
-                Err(e)
-            }
-        }
+        self.io.transmit_pending()
     }
 }
 
@@ -344,30 +320,49 @@ fn set_int_option(socket: &Socket, option: libc::c_int, value: libc::c_int) -> i
     set_option(socket, option, &value)
 }
 
-/// Sends one frame on the bound interface. `Ok(false)` when the kernel refuses it for now
-/// (`EAGAIN`: send buffer full; `ENOBUFS`: the queueing discipline dropped it).
-fn send_frame(socket: &Socket, frame: &[u8]) -> io::Result<bool> {
-    loop {
-        // SAFETY: `frame` is valid for reads of `frame.len()` bytes for the whole call. A bound
-        // packet socket needs no destination address.
-        let n = unsafe {
-            libc::send(
-                socket.as_raw_fd(),
-                frame.as_ptr().cast(),
-                frame.len(),
-                libc::MSG_DONTWAIT,
-            )
-        };
-        if n >= 0 {
-            return Ok(true);
-        }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EAGAIN | libc::ENOBUFS) => return Ok(false),
-            _ => return Err(err),
-        }
-    }
+/// Receives one frame into `buf` (one `recvfrom`, no retry). With `MSG_TRUNC` the result is the
+/// frame's real length, so a frame longer than `buf` shows as such; unless the kernel ignores
+/// them for us (`ignore_outgoing`), frames sent out of the interface by others are skipped. A
+/// pending `ENETDOWN` report reads as no frame.
+fn recv_frame(fd: RawFd, ignore_outgoing: bool, buf: &mut [u8]) -> io::Result<Received> {
+    // SAFETY: `sockaddr_ll` is plain old data; all-zero bytes are a valid value.
+    let mut from: libc::sockaddr_ll = unsafe { mem::zeroed() };
+    let mut from_len = mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes, and `from` for `from_len` bytes,
+    // for the whole call.
+    let n = cvt(unsafe {
+        libc::recvfrom(
+            fd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+            (&raw mut from).cast(),
+            &mut from_len,
+        )
+    });
+    let n = match n {
+        Ok(n) => n,
+        Err(err) if err.raw_os_error() == Some(libc::ENETDOWN) => return Ok(Received::Drained),
+        Err(err) => return Err(err),
+    };
+    Ok(
+        if !ignore_outgoing && from.sll_pkttype == libc::PACKET_OUTGOING {
+            Received::Skipped
+        } else if n > buf.len() {
+            // `MSG_TRUNC` returned the real length: the frame did not fit.
+            Received::Oversize
+        } else {
+            Received::Frame(n)
+        },
+    )
+}
+
+/// Sends one frame on the bound interface (one `send`, no retry).
+fn send_frame(fd: RawFd, frame: &[u8]) -> io::Result<()> {
+    // SAFETY: `frame` is valid for reads of `frame.len()` bytes for the whole call. A bound
+    // packet socket needs no destination address.
+    let n = unsafe { libc::send(fd, frame.as_ptr().cast(), frame.len(), libc::MSG_DONTWAIT) };
+    cvt(n).map(drop)
 }
 
 impl Device for RawSocket {
@@ -375,71 +370,20 @@ impl Device for RawSocket {
     /// (`EAGAIN`, or a pending `ENETDOWN` report): `Ok(0)` therefore means the socket is drained
     /// and readiness may be cleared.
     fn receive(&mut self, budget: usize, sink: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
-        let mut delivered = 0;
-        while delivered < budget {
-            // SAFETY: `sockaddr_ll` is plain old data; all-zero bytes are a valid value.
-            let mut from: libc::sockaddr_ll = unsafe { mem::zeroed() };
-            let mut from_len = mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-            // SAFETY: `rx_buf` is valid for writes of `rx_buf.len()` bytes, and `from` for
-            // `from_len` bytes, for the whole call.
-            let n = unsafe {
-                libc::recvfrom(
-                    self.socket.as_raw_fd(),
-                    self.rx_buf.as_mut_ptr().cast(),
-                    self.rx_buf.len(),
-                    libc::MSG_TRUNC | libc::MSG_DONTWAIT,
-                    (&raw mut from).cast(),
-                    &mut from_len,
-                )
-            };
-            if n < 0 {
-                let err = io::Error::last_os_error();
-                match err.raw_os_error() {
-                    Some(libc::EINTR) => continue,
-                    Some(libc::EAGAIN | libc::ENETDOWN) => break,
-                    _ => return Err(err),
-                }
-            }
-            let n = n as usize;
-            if !self.ignore_outgoing && from.sll_pkttype == libc::PACKET_OUTGOING {
-                self.stats.rx_outgoing_skipped += 1;
-                continue;
-            }
-            if n > self.rx_buf.len() {
-                // `MSG_TRUNC` returned the real length: the frame did not fit.
-                self.stats.rx_oversize += 1;
-                continue;
-            }
-            sink(&self.rx_buf[..n]);
-            delivered += 1;
-        }
-        self.stats.rx_frames += delivered as u64;
-        Ok(delivered)
+        let (fd, ignore_outgoing) = (self.socket.as_raw_fd(), self.ignore_outgoing);
+        self.io
+            .receive(budget, sink, |buf| recv_frame(fd, ignore_outgoing, buf))
     }
 
     /// Sends one frame; see the [module documentation](self#transmit-back-pressure) for when it
     /// returns `Ok(false)`.
     fn transmit(&mut self, len: usize, fill: &mut dyn FnMut(&mut [u8])) -> io::Result<bool> {
-        if len > self.tx_buf.len() {
-            return Err(oversize_frame(len, self.mtu));
-        }
-        if !self.send_pending()? {
-            self.stats.tx_full += 1;
-            return Ok(false);
-        }
-        let frame = &mut self.tx_buf[..len];
-        fill(frame);
-        if send_frame(&self.socket, frame)? {
-            self.stats.tx_frames += 1;
-        } else {
-            self.tx_pending = len;
-            self.stats.tx_deferred += 1;
-        }
-        Ok(true)
+        let fd = self.socket.as_raw_fd();
+        self.io.transmit(len, fill, |frame| send_frame(fd, frame))
     }
 
     fn mtu(&self) -> usize {
-        self.mtu
+        self.io.mtu()
     }
 
     /// The stack's MAC address: the interface's own unless set with [`RawSocket::with_mac`].
@@ -468,14 +412,15 @@ impl Device for RawSocket {
     /// # Errors
     /// The kernel's error other than `EAGAIN`/`ENOBUFS`; the held frame is then dropped.
     fn flush(&mut self) -> io::Result<()> {
-        self.send_pending().map(drop)
+        let fd = self.socket.as_raw_fd();
+        self.io.flush(|frame| send_frame(fd, frame))
     }
 
     /// 1 ms while a refused frame is held, `None` otherwise: the kernel signals
     /// nothing when a full queue has room again, so the runtime retries after a short pause
     /// rather than spinning.
     fn next_poll_in(&self) -> Option<Duration> {
-        self.transmit_pending().then_some(RETRY_DELAY)
+        self.io.next_poll_in()
     }
 }
 
@@ -497,12 +442,12 @@ impl fmt::Debug for RawSocket {
             .field("name", &self.name)
             .field("ifindex", &self.ifindex)
             .field("fd", &self.socket.as_raw_fd())
-            .field("mtu", &self.mtu)
+            .field("mtu", &self.io.mtu())
             .field("mac", &self.mac)
             .field("promiscuous", &self.promiscuous)
             .field("kernel_ignores_outgoing", &self.ignore_outgoing)
             .field("transmit_pending", &self.transmit_pending())
-            .field("stats", &self.stats)
+            .field("stats", &self.stats())
             .finish()
     }
 }

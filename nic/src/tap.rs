@@ -66,17 +66,12 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
-use crate::device::{Capabilities, Device, ETHERNET_HEADER_LEN, MacAddr, oversize_frame};
+use crate::device::{Capabilities, Device, ETHERNET_HEADER_LEN, MacAddr};
+use crate::fdio::{FrameIo, Received, VLAN_TAG_LEN, cvt};
 use crate::ifreq;
 
 /// The TUN/TAP clone device.
 const TUN_PATH: &str = "/dev/net/tun";
-
-/// How long after a refusal the kernel-backed devices ask to be flushed again.
-pub(crate) const RETRY_DELAY: Duration = Duration::from_millis(1);
-
-/// Room for one 802.1Q tag beyond the MTU in received frames.
-pub(crate) const VLAN_TAG_LEN: usize = 4;
 
 /// The message of the error for a missing `CAP_NET_ADMIN`.
 const NEEDS_CAP: &str = "TAP needs CAP_NET_ADMIN: run as root or use the loopback NIC";
@@ -104,17 +99,11 @@ pub struct TapStats {
 pub struct Tap {
     fd: OwnedFd,
     name: String,
-    mtu: usize,
     mac: MacAddr,
-    /// Receive buffer: the largest frame (MTU + header + VLAN tag) plus one byte to detect
-    /// truncation.
-    rx_buf: Box<[u8]>,
-    /// Transmit buffer: MTU + header.
-    tx_buf: Box<[u8]>,
-    /// Length of a frame in `tx_buf` the kernel refused and that is still to be written; 0 when
-    /// none.
-    tx_pending: usize,
-    stats: TapStats,
+    /// The buffers and counters. Receive buffer: the largest frame (MTU + header + VLAN tag)
+    /// plus one byte to detect truncation; transmit buffer: MTU + header, also holding a frame
+    /// the kernel refused.
+    io: FrameIo,
 }
 
 impl Tap {
@@ -152,16 +141,11 @@ impl Tap {
             mac.0[5] ^= 1;
         }
 
-        let max_frame = mtu + ETHERNET_HEADER_LEN;
         Ok(Tap {
             fd,
             name,
-            mtu,
             mac,
-            rx_buf: vec![0; max_frame + VLAN_TAG_LEN + 1].into_boxed_slice(),
-            tx_buf: vec![0; max_frame].into_boxed_slice(),
-            tx_pending: 0,
-            stats: TapStats::default(),
+            io: FrameIo::new(mtu, mtu + ETHERNET_HEADER_LEN + VLAN_TAG_LEN + 1),
         })
     }
 
@@ -201,35 +185,20 @@ impl Tap {
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> TapStats {
-        self.stats
+        let c = self.io.stats();
+        TapStats {
+            rx_frames: c.rx_frames,
+            rx_oversize: c.rx_oversize,
+            tx_frames: c.tx_frames,
+            tx_deferred: c.tx_deferred,
+            tx_full: c.tx_full,
+        }
     }
 
     /// Whether a frame the kernel refused is waiting in the transmit buffer (see the
     /// [module documentation](self#transmit-back-pressure)).
     pub fn transmit_pending(&self) -> bool {
-        self.tx_pending > 0
-    }
-
-    /// Tries to write the frame the kernel refused earlier, if any: `Ok(true)` when none is
-    /// pending any more, `Ok(false)` when the kernel still refuses it. On another error the frame
-    /// is dropped.
-    fn send_pending(&mut self) -> io::Result<bool> {
-        if self.tx_pending == 0 {
-            return Ok(true);
-        }
-        let len = self.tx_pending;
-        match write_frame(&self.fd, &self.tx_buf[..len]) {
-            Ok(true) => {
-                self.tx_pending = 0;
-                self.stats.tx_frames += 1;
-                Ok(true)
-            }
-            Ok(false) => Ok(false),
-            Err(e) => {
-                self.tx_pending = 0;
-                Err(e)
-            }
-        }
+        self.io.transmit_pending()
     }
 }
 
@@ -301,84 +270,41 @@ pub(crate) fn default_mac(name: &str) -> MacAddr {
     MacAddr(mac)
 }
 
-/// Writes one frame. `Ok(false)` when the kernel refuses it for now (`EAGAIN`, `ENOBUFS`).
-fn write_frame(fd: &OwnedFd, frame: &[u8]) -> io::Result<bool> {
-    loop {
-        // SAFETY: `frame` is valid for reads of `frame.len()` bytes for the whole call.
-        let n = unsafe { libc::write(fd.as_raw_fd(), frame.as_ptr().cast(), frame.len()) };
-        if n >= 0 {
-            return Ok(true);
-        }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EAGAIN | libc::ENOBUFS) => return Ok(false),
-            _ => return Err(err),
-        }
-    }
+/// Reads one frame into `buf` (one `read`, no retry). A read that fills `buf` was truncated: the
+/// frame was longer.
+fn read_frame(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call.
+    let n = cvt(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) })?;
+    Ok(match n {
+        0 => Received::Drained,
+        n if n == buf.len() => Received::Oversize,
+        n => Received::Frame(n),
+    })
+}
+
+/// Writes one frame (one `write`, no retry).
+fn write_frame(fd: RawFd, frame: &[u8]) -> io::Result<()> {
+    // SAFETY: `frame` is valid for reads of `frame.len()` bytes for the whole call.
+    cvt(unsafe { libc::write(fd, frame.as_ptr().cast(), frame.len()) }).map(drop)
 }
 
 impl Device for Tap {
     /// Reads up to `budget` frames, stopping early only when the kernel has no more (`EAGAIN`):
     /// `Ok(0)` therefore means the descriptor is drained and readiness may be cleared.
     fn receive(&mut self, budget: usize, sink: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
-        let mut delivered = 0;
-        while delivered < budget {
-            // SAFETY: `rx_buf` is valid for writes of `rx_buf.len()` bytes for the whole call.
-            let n = unsafe {
-                libc::read(
-                    self.fd.as_raw_fd(),
-                    self.rx_buf.as_mut_ptr().cast(),
-                    self.rx_buf.len(),
-                )
-            };
-            if n < 0 {
-                let err = io::Error::last_os_error();
-                match err.kind() {
-                    io::ErrorKind::Interrupted => continue,
-                    io::ErrorKind::WouldBlock => break,
-                    _ => return Err(err),
-                }
-            }
-            let n = n as usize;
-            if n == 0 {
-                break;
-            }
-            if n == self.rx_buf.len() {
-                // Filled the buffer: the frame was longer and got truncated.
-                self.stats.rx_oversize += 1;
-                continue;
-            }
-            sink(&self.rx_buf[..n]);
-            delivered += 1;
-        }
-        self.stats.rx_frames += delivered as u64;
-        Ok(delivered)
+        let fd = self.fd.as_raw_fd();
+        self.io.receive(budget, sink, |buf| read_frame(fd, buf))
     }
 
     /// Writes one frame; see the [module documentation](self#transmit-back-pressure) for when
     /// it returns `Ok(false)`.
     fn transmit(&mut self, len: usize, fill: &mut dyn FnMut(&mut [u8])) -> io::Result<bool> {
-        if len > self.tx_buf.len() {
-            return Err(oversize_frame(len, self.mtu));
-        }
-        if !self.send_pending()? {
-            self.stats.tx_full += 1;
-            return Ok(false);
-        }
-        let frame = &mut self.tx_buf[..len];
-        fill(frame);
-        if write_frame(&self.fd, frame)? {
-            self.stats.tx_frames += 1;
-        } else {
-            self.tx_pending = len;
-            self.stats.tx_deferred += 1;
-        }
-        Ok(true)
+        let fd = self.fd.as_raw_fd();
+        self.io.transmit(len, fill, |frame| write_frame(fd, frame))
     }
 
     fn mtu(&self) -> usize {
-        self.mtu
+        self.io.mtu()
     }
 
     /// The stack's MAC address (not the kernel interface's: see [`Tap::interface_mac`]).
@@ -406,14 +332,15 @@ impl Device for Tap {
     /// # Errors
     /// The kernel's error other than `EAGAIN`/`ENOBUFS`; the held frame is then dropped.
     fn flush(&mut self) -> io::Result<()> {
-        self.send_pending().map(drop)
+        let fd = self.fd.as_raw_fd();
+        self.io.flush(|frame| write_frame(fd, frame))
     }
 
     /// 1 ms while a refused frame is held, `None` otherwise: the kernel signals
     /// nothing when a full queue has room again, so the runtime retries after a short pause
     /// rather than spinning.
     fn next_poll_in(&self) -> Option<Duration> {
-        self.transmit_pending().then_some(RETRY_DELAY)
+        self.io.next_poll_in()
     }
 }
 
@@ -434,10 +361,10 @@ impl fmt::Debug for Tap {
         f.debug_struct("Tap")
             .field("name", &self.name)
             .field("fd", &self.fd.as_raw_fd())
-            .field("mtu", &self.mtu)
+            .field("mtu", &self.io.mtu())
             .field("mac", &self.mac)
             .field("transmit_pending", &self.transmit_pending())
-            .field("stats", &self.stats)
+            .field("stats", &self.stats())
             .finish()
     }
 }

@@ -9,7 +9,10 @@ use sockeye_nic::clock::{Clock, ManualClock};
 use sockeye_nic::impair::{GilbertElliott, Impair, ImpairConfig, ImpairStats, RateLimit};
 use sockeye_nic::{Device, Loopback};
 
-/// The steady-state allocation checks, with this test binary's counting global allocator.
+/// This test binary's counting global allocator.
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+/// The steady-state allocation checks, with the counting allocator.
 #[path = "impairment/no_alloc.rs"]
 mod no_alloc;
 

@@ -4,6 +4,8 @@
 //! root; without it the tests print "skipped" and pass, except under `CI=true`, where they fail.
 
 mod common;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 #[path = "common/peer.rs"]
 mod peer;
 

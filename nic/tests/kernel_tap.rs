@@ -3,6 +3,8 @@
 //! pass, except under `CI=true`, where they fail.
 
 mod common;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 #[path = "common/peer.rs"]
 mod peer;
 

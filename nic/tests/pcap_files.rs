@@ -3,45 +3,32 @@
 //! independent reader (no malformed frames), errors for bad inputs, and (with a counting global
 //! allocator) no heap allocation per frame while capturing, replaying or recording.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+#[path = "common/pcap_io.rs"]
+mod pcap_io;
+
 use std::fs::File;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use etherparse::{ArpHardwareId, ArpOperation, ArpPacket, EtherType, PacketBuilder};
 use pcap_file::DataLink;
-use pcap_file::pcap::{PcapHeader, PcapPacket, PcapReader, PcapWriter};
+use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use sockeye_nic::capture::Capture;
 use sockeye_nic::clock::{Clock, ManualClock};
 use sockeye_nic::pcap::PcapDevice;
 use sockeye_nic::{Device, Loopback, MacAddr};
 
+use counting_alloc::allocations;
+use pcap_io::{TempFile, read_pcap};
+
 const HOST_A: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
 const HOST_B: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
 const IP_A: [u8; 4] = [10, 0, 0, 1];
 const IP_B: [u8; 4] = [10, 0, 0, 2];
-
-/// A file in the temporary directory, removed on drop.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(name: &str) -> TempFile {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let file = format!("sockeye-nic-test-{}-{n}-{name}", std::process::id());
-        TempFile(std::env::temp_dir().join(file))
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
 
 /// An ARP request from A for B's address (broadcast), or B's reply.
 fn arp(reply: bool) -> Vec<u8> {
@@ -107,16 +94,6 @@ fn send(dev: &mut dyn Device, bytes: &[u8]) -> bool {
         .unwrap()
 }
 
-fn read_frames(path: &Path) -> (PcapHeader, Vec<(Duration, Vec<u8>)>) {
-    let mut reader = PcapReader::new(File::open(path).unwrap()).unwrap();
-    let mut frames = Vec::new();
-    while let Some(packet) = reader.next_packet() {
-        let packet = packet.unwrap();
-        frames.push((packet.timestamp, packet.data.into_owned()));
-    }
-    (reader.header(), frames)
-}
-
 /// Captures `frames` sent through a loopback and received back, into `path`.
 fn capture_loopback(path: &Path, frames: &[Vec<u8>], clock: Option<ManualClock>) {
     let mut cap = Capture::new(Loopback::with_mtu(1500), path).unwrap();
@@ -139,7 +116,7 @@ fn capture_reads_back_both_directions_in_order() {
     let frames = realistic_frames();
     let clock = ManualClock::starting_at(Duration::from_secs(1_700_000_000));
     capture_loopback(&file.0, &frames, Some(clock.clone()));
-    let (header, got) = read_frames(&file.0);
+    let (header, got) = read_pcap(&file.0);
     assert_eq!(header.datalink, DataLink::ETHERNET);
     assert!(header.snaplen >= 65_535 + 14);
     let expected: Vec<_> = frames.iter().chain(&frames).cloned().collect();
@@ -181,7 +158,7 @@ fn replay_of_a_capture_and_its_output() {
     }
     dev.flush().unwrap();
     dev.finish().unwrap();
-    let (_, written) = read_frames(&output.0);
+    let (_, written) = read_pcap(&output.0);
     let start = Duration::from_secs(1_800_000_000);
     let stamps = [1, 3, 6].map(|ms| start + Duration::from_millis(ms));
     let expected: Vec<_> = stamps.into_iter().zip(answers).collect();
@@ -316,50 +293,6 @@ fn tshark_reads_captures_without_malformed_frames() {
 }
 
 // ----- No heap allocation per frame --------------------------------------------------------------
-
-/// The system allocator, counting the allocations made by the current thread.
-struct CountingAlloc;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count() {
-    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-}
-
-// SAFETY: forwards every call unchanged to `System`, which upholds `GlobalAlloc`'s contract.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: the caller upholds `alloc`'s contract, which `System` shares.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: as for `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: as for `alloc`; `ptr` came from this allocator, hence from `System`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from this allocator, hence from `System`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
-
-fn allocations() -> usize {
-    ALLOCATIONS.with(Cell::get)
-}
 
 #[test]
 fn capture_replay_and_record_make_no_heap_allocation_per_frame() {

@@ -11,8 +11,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Duration;
 
-/// Capacity of a new buffer at least: a full-sized standard Ethernet frame.
-const MIN_BUFFER_CAPACITY: usize = 1514;
+use crate::pool::MIN_BUFFER_CAPACITY;
 
 /// A scheduled frame: ordered by release time, then by scheduling order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

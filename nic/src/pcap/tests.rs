@@ -1,30 +1,15 @@
 use std::io::Write;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use pcap_file::pcap::{PcapHeader, PcapPacket, PcapReader, PcapWriter};
+use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::{DataLink, Endianness};
 
 use super::*;
 use crate::clock::ManualClock;
 
-/// A file in the temporary directory, removed on drop.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(name: &str) -> TempFile {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let file = format!("sockeye-nic-pcap-{}-{n}-{name}", std::process::id());
-        TempFile(std::env::temp_dir().join(file))
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
+/// Temporary files and reading pcap files back, shared with the integration tests.
+#[path = "../../tests/common/pcap_io.rs"]
+mod pcap_io;
+use pcap_io::{TempFile, read_pcap};
 
 fn frame(n: u8, len: usize) -> Vec<u8> {
     (0..len)
@@ -41,16 +26,6 @@ fn write_pcap(path: &Path, header: PcapHeader, frames: &[(Duration, Vec<u8>)]) {
             .write_packet(&PcapPacket::new(*ts, f.len() as u32, f))
             .unwrap();
     }
-}
-
-fn read_pcap(path: &Path) -> (PcapHeader, Vec<(Duration, Vec<u8>)>) {
-    let mut reader = PcapReader::new(File::open(path).unwrap()).unwrap();
-    let mut frames = Vec::new();
-    while let Some(packet) = reader.next_packet() {
-        let packet = packet.unwrap();
-        frames.push((packet.timestamp, packet.data.into_owned()));
-    }
-    (reader.header(), frames)
 }
 
 fn receive_all(dev: &mut dyn Device, budget: usize) -> Vec<Vec<u8>> {

@@ -1,12 +1,11 @@
 //! The conversation the `sockeye-nic` kernel tests hold with the Linux kernel through a device
-//! (TAP or raw socket), checked with `etherparse` as an independent parser, and a counting
-//! allocator to show that the devices' hot path does not allocate.
+//! (TAP or raw socket), checked with `etherparse` as an independent parser, and (with the counting
+//! allocator of `counting_alloc.rs`, which the test binary includes) a check that the devices' hot
+//! path does not allocate.
 //!
 //! Kept apart from `common/mod.rs` because it needs `etherparse`, a dev-dependency of
 //! `sockeye-nic` only, while `mod.rs` is shared with the root package's tests.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::net::{Ipv4Addr, UdpSocket};
 use std::time::{Duration, Instant};
 
@@ -17,6 +16,7 @@ use crate::common::{
     BROADCAST, arp_frame, icmp_echo_request, internet_checksum, ip, send, wait_for_frame,
     wait_readable,
 };
+use crate::counting_alloc::allocations as allocations_so_far;
 
 /// How long to wait for any one frame from the kernel.
 const FRAME_TIMEOUT: Duration = Duration::from_secs(3);
@@ -246,49 +246,3 @@ pub fn hot_path_allocates_nothing(dev: &mut dyn Device, link: &Link) {
     assert_eq!(replies, 50);
     assert_eq!(allocations, 0, "transmit/receive allocated on the hot path");
 }
-
-/// The system allocator, counting the allocations made by the current thread.
-struct CountingAlloc;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count() {
-    // `try_with`: the slot may already be gone while the thread is being torn down.
-    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-}
-
-/// How many allocations the current thread has made.
-pub fn allocations_so_far() -> usize {
-    ALLOCATIONS.try_with(Cell::get).unwrap_or(0)
-}
-
-// SAFETY: forwards every call unchanged to `System`, which upholds `GlobalAlloc`'s contract.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: the caller upholds `alloc`'s contract, which `System` shares.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: as for `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: as for `alloc`; `ptr` came from this allocator, hence from `System`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from this allocator, hence from `System`, with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;

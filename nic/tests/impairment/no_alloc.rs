@@ -2,59 +2,15 @@
 //! with every kind of impairment at once, and for two stacks' worth of traffic on an impaired
 //! `Hub` segment.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::time::Duration;
 
 use sockeye_nic::clock::{Clock, ManualClock};
 use sockeye_nic::impair::{Impair, ImpairConfig, RateLimit};
 use sockeye_nic::{Device, Hub, Loopback, MacAddr};
 
+use crate::counting_alloc::allocations;
+
 const MS: Duration = Duration::from_millis(1);
-
-/// The system allocator, counting the allocations made by the current thread.
-struct CountingAlloc;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count() {
-    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-}
-
-// SAFETY: forwards every call unchanged to `System`, which upholds `GlobalAlloc`'s contract.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: the caller upholds `alloc`'s contract, which `System` shares.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: as for `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: as for `alloc`; `ptr` came from this allocator, hence from `System`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from this allocator, hence from `System`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
-
-fn allocations() -> usize {
-    ALLOCATIONS.with(Cell::get)
-}
 
 /// Sends `burst` 1514-byte frames at one instant, advances time by 1 ms and moves everything due.
 fn impaired_round(dev: &mut Impair<Loopback>, clock: &ManualClock, burst: u32, tag: u32) -> usize {
