@@ -20,6 +20,7 @@ pub mod neighbor;
 pub mod route;
 pub mod stack;
 pub mod stats;
+pub mod tcp;
 pub mod time;
 pub mod timer;
 pub mod wire;

@@ -1,0 +1,167 @@
+//! The retransmission timer's estimator (RFC 6298), with Linux's bounds.
+//!
+//! SRTT and RTTVAR follow RFC 6298 section 2 (alpha = 1/8, beta = 1/4, K = 4). The RTO is
+//! `SRTT + max(G, 4 * RTTVAR)`, clamped to `[rto_min, rto_max]`: Linux uses 200 ms and 120 s
+//! (`tcp_rto_min_us`, `tcp_rto_max_ms`), not RFC 6298's 1 s minimum and 60 s maximum. Before the
+//! first sample the RTO is 1 s (RFC 6298 section 2.1). Each expiry doubles it (section 5.5,
+//! "back off the timer"), up to `rto_max`; a new sample resets the backoff. Samples are taken
+//! only from segments that were not retransmitted (Karn's algorithm), unless they come from
+//! timestamps, which identify the transmission they echo; the caller decides which samples to
+//! feed.
+
+use std::time::Duration;
+
+/// Clock granularity G (Linux's jiffy-free timers are effectively 1 ms).
+const GRANULARITY: Duration = Duration::from_millis(1);
+/// The RTO before any sample (RFC 6298 section 2.1).
+pub const INITIAL_RTO: Duration = Duration::from_secs(1);
+
+/// RTT statistics and the retransmission timeout of one connection.
+#[derive(Debug, Clone)]
+pub struct RttEstimator {
+    srtt: Option<Duration>,
+    rttvar: Duration,
+    /// The smallest RTT seen (used by congestion control and RACK).
+    min_rtt: Option<Duration>,
+    backoff: u32,
+    rto_min: Duration,
+    rto_max: Duration,
+}
+
+impl RttEstimator {
+    /// An estimator with the given RTO bounds.
+    pub fn new(rto_min: Duration, rto_max: Duration) -> RttEstimator {
+        RttEstimator {
+            srtt: None,
+            rttvar: Duration::ZERO,
+            min_rtt: None,
+            backoff: 0,
+            rto_min,
+            rto_max: rto_max.max(rto_min),
+        }
+    }
+
+    /// Feeds one RTT measurement and clears the backoff.
+    pub fn sample(&mut self, rtt: Duration) {
+        match self.srtt {
+            None => {
+                self.srtt = Some(rtt);
+                self.rttvar = rtt / 2;
+            }
+            Some(srtt) => {
+                let diff = srtt.abs_diff(rtt);
+                self.rttvar = (self.rttvar * 3 + diff) / 4;
+                self.srtt = Some((srtt * 7 + rtt) / 8);
+            }
+        }
+        self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
+        self.backoff = 0;
+    }
+
+    /// The smoothed RTT, once a sample exists.
+    pub fn srtt(&self) -> Option<Duration> {
+        self.srtt
+    }
+
+    /// The RTT variation.
+    pub fn rttvar(&self) -> Duration {
+        self.rttvar
+    }
+
+    /// The smallest RTT sampled so far.
+    pub fn min_rtt(&self) -> Option<Duration> {
+        self.min_rtt
+    }
+
+    /// The RTO without backoff.
+    pub fn base_rto(&self) -> Duration {
+        let rto = match self.srtt {
+            None => INITIAL_RTO,
+            Some(srtt) => srtt + (self.rttvar * 4).max(GRANULARITY),
+        };
+        rto.clamp(self.rto_min, self.rto_max)
+    }
+
+    /// The current RTO: the base RTO doubled once per unanswered expiry, at most `rto_max`.
+    pub fn rto(&self) -> Duration {
+        let base = self.base_rto();
+        let factor = 1u32.checked_shl(self.backoff).unwrap_or(u32::MAX);
+        base.checked_mul(factor)
+            .unwrap_or(self.rto_max)
+            .min(self.rto_max)
+    }
+
+    /// Records a timer expiry: the next RTO is doubled.
+    pub fn back_off(&mut self) {
+        self.backoff = self.backoff.saturating_add(1).min(31);
+    }
+
+    /// How many times the timer has backed off since the last sample.
+    pub fn backoff(&self) -> u32 {
+        self.backoff
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(v: u64) -> Duration {
+        Duration::from_millis(v)
+    }
+
+    fn linux() -> RttEstimator {
+        RttEstimator::new(ms(200), ms(120_000))
+    }
+
+    #[test]
+    fn initial_rto_is_one_second() {
+        assert_eq!(linux().rto(), ms(1000));
+    }
+
+    #[test]
+    fn first_and_later_samples_follow_rfc6298() {
+        let mut e = linux();
+        e.sample(ms(100));
+        assert_eq!(e.srtt(), Some(ms(100)));
+        assert_eq!(e.rttvar(), ms(50));
+        // 100 + 4*50 = 300 ms.
+        assert_eq!(e.rto(), ms(300));
+        e.sample(ms(200));
+        // RTTVAR = 3/4*50 + 1/4*100 = 62.5; SRTT = 7/8*100 + 1/8*200 = 112.5.
+        assert_eq!(e.rttvar(), Duration::from_micros(62_500));
+        assert_eq!(e.srtt(), Some(Duration::from_micros(112_500)));
+        assert_eq!(e.rto(), Duration::from_micros(112_500 + 250_000));
+        assert_eq!(e.min_rtt(), Some(ms(100)));
+    }
+
+    #[test]
+    fn rto_is_clamped_to_linux_bounds() {
+        let mut e = linux();
+        for _ in 0..50 {
+            e.sample(Duration::from_micros(50));
+        }
+        assert_eq!(e.rto(), ms(200), "never below tcp_rto_min");
+        let mut slow = linux();
+        slow.sample(ms(100_000));
+        assert_eq!(slow.rto(), ms(120_000), "never above tcp_rto_max");
+    }
+
+    #[test]
+    fn backoff_doubles_until_the_maximum_and_a_sample_resets_it() {
+        let mut e = linux();
+        e.sample(ms(100));
+        let base = e.rto();
+        e.back_off();
+        assert_eq!(e.rto(), base * 2);
+        e.back_off();
+        assert_eq!(e.rto(), base * 4);
+        for _ in 0..40 {
+            e.back_off();
+        }
+        assert_eq!(e.rto(), ms(120_000));
+        e.sample(ms(100));
+        assert_eq!(e.backoff(), 0);
+        assert!(e.rto() < ms(1000));
+    }
+}
