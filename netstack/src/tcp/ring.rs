@@ -1,0 +1,288 @@
+//! A bounded byte ring: the storage of a connection's send and receive buffers.
+//!
+//! - **Bounded**: it never holds more than its limit (`SO_SNDBUF`/`SO_RCVBUF`, autotuned), and
+//!   the limit can change at run time (growing is immediate; shrinking takes effect as data
+//!   drains, since queued bytes are never thrown away).
+//! - **Lazy**: no memory until the first byte, and [`Ring::release_if_empty`] gives the memory
+//!   back, so an idle connection holds only its control block (what Linux achieves by freeing
+//!   consumed skbs). Storage grows by doubling up to the limit, so a connection that only ever
+//!   carries small messages never allocates its full limit.
+//! - **Offset writes**: the receive side writes out-of-order data past the end of the queued
+//!   bytes ([`Ring::write_at`]) and makes it readable later ([`Ring::commit`]), so reassembly
+//!   needs no second buffer.
+//! - **Offset reads**: the send side reads any part of the queued bytes ([`Ring::read_at`]) to
+//!   build or rebuild a segment straight into a frame buffer, and drops acknowledged bytes from the
+//!   front ([`Ring::consume`]).
+
+/// Smallest storage allocated on first use.
+const MIN_ALLOC: usize = 4096;
+
+/// A bounded ring of bytes.
+#[derive(Debug, Default)]
+pub struct Ring {
+    storage: Vec<u8>,
+    /// Index of the first queued byte in `storage`.
+    head: usize,
+    /// Number of queued (committed) bytes.
+    len: usize,
+    limit: usize,
+}
+
+impl Ring {
+    /// An empty ring that will hold at most `limit` bytes. Allocates nothing.
+    pub fn new(limit: usize) -> Ring {
+        Ring {
+            storage: Vec::new(),
+            head: 0,
+            len: 0,
+            limit,
+        }
+    }
+
+    /// Queued bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The most bytes the ring may hold.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Room left under the limit.
+    pub fn free(&self) -> usize {
+        self.limit.saturating_sub(self.len)
+    }
+
+    /// Bytes of memory the ring holds now (like `ss -m`'s allocation figures).
+    pub fn allocated(&self) -> usize {
+        self.storage.len()
+    }
+
+    /// Changes the limit. Bytes already queued are kept even if above a smaller limit.
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+    }
+
+    /// Frees the storage if nothing is queued.
+    pub fn release_if_empty(&mut self) {
+        if self.len == 0 {
+            self.storage = Vec::new();
+            self.head = 0;
+        }
+    }
+
+    /// Makes sure the storage can hold `needed` bytes counted from the head, growing (by
+    /// doubling, at least [`MIN_ALLOC`], at most the limit) and unwrapping the contents.
+    fn reserve(&mut self, needed: usize) {
+        let cap = self.storage.len();
+        if needed <= cap {
+            return;
+        }
+        let target = needed
+            .max(MIN_ALLOC)
+            .max(cap.saturating_mul(2))
+            .min(self.limit.max(needed));
+        let mut grown = vec![0u8; target];
+        // Copy the whole old ring, unwrapped, so data written past `len` (out of order) moves too.
+        if cap > 0 {
+            let (a, b) = self.storage.split_at(self.head);
+            grown[..b.len()].copy_from_slice(b);
+            grown[b.len()..cap].copy_from_slice(a);
+        }
+        self.storage = grown;
+        self.head = 0;
+    }
+
+    /// Appends as much of `data` as fits under the limit; returns how much.
+    pub fn push(&mut self, data: &[u8]) -> usize {
+        let n = data.len().min(self.free());
+        if n == 0 {
+            return 0;
+        }
+        self.write_at(0, &data[..n]);
+        self.commit(n);
+        n
+    }
+
+    /// Writes `data` at `offset` bytes past the queued bytes without queueing it (it becomes
+    /// readable with [`Ring::commit`]). Writes are clipped to the limit; returns how many bytes
+    /// of `data` were stored.
+    pub fn write_at(&mut self, offset: usize, data: &[u8]) -> usize {
+        let start = self.len + offset;
+        let end = (start + data.len()).min(self.limit.max(self.len));
+        if end <= start {
+            return 0;
+        }
+        let n = end - start;
+        self.reserve(end);
+        let cap = self.storage.len();
+        let at = (self.head + start) % cap;
+        let first = n.min(cap - at);
+        self.storage[at..at + first].copy_from_slice(&data[..first]);
+        self.storage[..n - first].copy_from_slice(&data[first..n]);
+        n
+    }
+
+    /// Makes `n` bytes written with [`Ring::write_at`] at offset 0 readable.
+    pub fn commit(&mut self, n: usize) {
+        debug_assert!(self.len + n <= self.storage.len());
+        self.len += n.min(self.storage.len() - self.len);
+    }
+
+    /// Copies queued bytes starting `offset` bytes from the front into `out`; returns how many.
+    pub fn read_at(&self, offset: usize, out: &mut [u8]) -> usize {
+        if offset >= self.len {
+            return 0;
+        }
+        let n = out.len().min(self.len - offset);
+        let cap = self.storage.len();
+        let at = (self.head + offset) % cap;
+        let first = n.min(cap - at);
+        out[..first].copy_from_slice(&self.storage[at..at + first]);
+        out[first..n].copy_from_slice(&self.storage[..n - first]);
+        n
+    }
+
+    /// Drops `n` bytes from the front (acknowledged or read).
+    pub fn consume(&mut self, n: usize) {
+        let n = n.min(self.len);
+        if n == 0 {
+            return;
+        }
+        self.head = (self.head + n) % self.storage.len();
+        self.len -= n;
+        if self.len == 0 {
+            self.head = 0;
+        }
+    }
+
+    /// Copies up to `out.len()` bytes from the front into `out` and drops them; returns how many.
+    pub fn pop(&mut self, out: &mut [u8]) -> usize {
+        let n = self.read_at(0, out);
+        self.consume(n);
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocates_lazily_and_releases_when_empty() {
+        let mut r = Ring::new(1 << 20);
+        assert_eq!(r.allocated(), 0);
+        assert_eq!(r.push(b"hello"), 5);
+        assert_eq!(
+            r.allocated(),
+            MIN_ALLOC,
+            "small messages do not allocate the limit"
+        );
+        let mut out = [0u8; 8];
+        assert_eq!(r.pop(&mut out), 5);
+        assert_eq!(&out[..5], b"hello");
+        r.release_if_empty();
+        assert_eq!(r.allocated(), 0);
+    }
+
+    #[test]
+    fn push_respects_the_limit_exactly() {
+        let mut r = Ring::new(10);
+        assert_eq!(r.push(&[1; 7]), 7);
+        assert_eq!(r.push(&[2; 7]), 3);
+        assert_eq!(r.push(&[3; 1]), 0);
+        assert_eq!(r.len(), 10);
+        assert_eq!(r.free(), 0);
+        r.consume(4);
+        assert_eq!(r.push(&[4; 9]), 4);
+        let mut out = [0u8; 10];
+        assert_eq!(r.pop(&mut out), 10);
+        assert_eq!(out, [1, 1, 1, 2, 2, 2, 4, 4, 4, 4]);
+    }
+
+    #[test]
+    fn wraps_around_and_grows_without_losing_order() {
+        let mut r = Ring::new(100_000);
+        let mut model = std::collections::VecDeque::new();
+        let mut x = 1u32;
+        for round in 0..2000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let n = (x >> 16) as usize % 700;
+            let data: Vec<u8> = (0..n).map(|i| (round + i) as u8).collect();
+            let pushed = r.push(&data);
+            model.extend(&data[..pushed]);
+            let take = (x >> 8) as usize % 600;
+            let mut out = vec![0u8; take];
+            let got = r.pop(&mut out);
+            for b in &out[..got] {
+                assert_eq!(Some(*b), model.pop_front());
+            }
+            assert_eq!(r.len(), model.len());
+        }
+    }
+
+    #[test]
+    fn out_of_order_writes_become_readable_when_committed() {
+        let mut r = Ring::new(64);
+        r.push(b"abc");
+        // Bytes 3..6 are missing; 6..9 arrive first.
+        assert_eq!(r.write_at(3, b"ghi"), 3);
+        assert_eq!(r.len(), 3);
+        assert_eq!(r.write_at(0, b"def"), 3);
+        r.commit(6);
+        let mut out = [0u8; 9];
+        assert_eq!(r.pop(&mut out), 9);
+        assert_eq!(&out, b"abcdefghi");
+        // Writes beyond the limit are clipped.
+        assert_eq!(r.write_at(60, b"0123456789"), 4);
+    }
+
+    #[test]
+    fn out_of_order_data_survives_growth() {
+        let mut r = Ring::new(1 << 16);
+        r.push(&[7u8; 4000]);
+        r.consume(3000);
+        // Out-of-order bytes far past the end force the storage to grow while wrapped.
+        let far: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+        assert_eq!(r.write_at(2000, &far), 5000);
+        let gap = vec![9u8; 2000];
+        assert_eq!(r.write_at(0, &gap), 2000);
+        r.commit(7000);
+        let mut out = vec![0u8; 8000];
+        assert_eq!(r.pop(&mut out), 8000);
+        assert!(out[..1000].iter().all(|b| *b == 7));
+        assert!(out[1000..3000].iter().all(|b| *b == 9));
+        assert_eq!(&out[3000..], &far[..]);
+    }
+
+    #[test]
+    fn read_at_reads_any_part_without_consuming() {
+        let mut r = Ring::new(16);
+        r.push(b"0123456789");
+        r.consume(6);
+        r.push(b"abcdefghij");
+        let mut out = [0u8; 5];
+        assert_eq!(r.read_at(2, &mut out), 5);
+        assert_eq!(&out, b"89abc");
+        assert_eq!(r.read_at(13, &mut out), 1);
+        assert_eq!(r.read_at(14, &mut out), 0);
+        assert_eq!(r.len(), 14);
+    }
+
+    #[test]
+    fn a_smaller_limit_keeps_queued_bytes() {
+        let mut r = Ring::new(100);
+        r.push(&[1; 80]);
+        r.set_limit(50);
+        assert_eq!(r.len(), 80);
+        assert_eq!(r.push(&[2; 10]), 0);
+        r.consume(60);
+        assert_eq!(r.push(&[2; 100]), 30);
+    }
+}
