@@ -232,12 +232,24 @@ settings! {
     /// Frames the transmit queue holds (per interface). On Linux this is a device setting
     /// (`ip link set dev X txqueuelen N`), not a sysctl.
     txqueuelen: u32 = 1000, "net.core", check = |v: &u32| *v > 0;
+    /// Default receive buffer (`SO_RCVBUF`) of non-TCP sockets, in bytes.
+    rmem_default: usize = 212_992, "net.core", check = |v: &usize| *v > 0;
+    /// Largest receive buffer `SO_RCVBUF` may ask for (Linux doubles the request, as here).
+    rmem_max: usize = 212_992, "net.core", check = |v: &usize| *v > 0;
+    /// Default send buffer (`SO_SNDBUF`) of non-TCP sockets, in bytes.
+    wmem_default: usize = 212_992, "net.core", check = |v: &usize| *v > 0;
+    /// Largest send buffer `SO_SNDBUF` may ask for (Linux doubles the request, as here).
+    wmem_max: usize = 212_992, "net.core", check = |v: &usize| *v > 0;
     /// TTL of outgoing IPv4 packets.
     ip_default_ttl: u8 = 64, "net.ipv4", check = |v: &u8| *v > 0;
     /// Range of ephemeral ports for outgoing connections.
     ip_local_port_range: (u16, u16) = (32768, 60999), "net.ipv4";
-    /// Bytes of fragments held for reassembly at most.
+    /// Bytes of fragments held for reassembly at most: above it the oldest incomplete datagrams
+    /// are dropped until usage is back under `ipfrag_low_thresh`.
     ipfrag_high_thresh: usize = 4 * 1024 * 1024, "net.ipv4";
+    /// Bytes of fragments that eviction brings usage back down to (Linux before 4.17 used it so;
+    /// later kernels keep the sysctl but no longer evict).
+    ipfrag_low_thresh: usize = 3 * 1024 * 1024, "net.ipv4";
     /// Seconds an incomplete fragmented datagram is kept.
     ipfrag_time: u32 = 30, "net.ipv4", check = |v: &u32| *v > 0;
     /// Half-open connections (SYN_RECV) a listener keeps at most: its SYN queue bound. Linux

@@ -18,15 +18,20 @@
 pub mod config;
 pub mod neighbor;
 pub mod route;
+pub mod sim;
 pub mod stack;
 pub mod stats;
 pub mod tcp;
 pub mod time;
 pub mod timer;
+pub mod udp;
 pub mod wire;
 
 pub use config::{ConfigError, CongestionControl, StackConfig};
 pub use route::{IfaceId, Ipv4Cidr};
-pub use stack::{Emit, InterfaceConfig, Stack};
+pub use stack::{Emit, InterfaceConfig, Stack, TcpInfo};
 pub use stats::{Counter, Counters, Snapshot};
+pub use tcp::listen::ListenerStats;
+pub use tcp::{SocketHandle, State as TcpState};
 pub use time::Instant;
+pub use udp::UdpHandle;

@@ -120,6 +120,41 @@ impl NeighborCache {
         mac_of(self.entries.get(&ip)?)
     }
 
+    /// The MAC to send to `ip` right now without building a frame first, for the hot path:
+    /// `Some((mac, probe))` for a resolved neighbour (moving an expired entry to PROBE, in which
+    /// case `probe` asks the caller to send a unicast ARP request), `None` when the caller must
+    /// go through [`NeighborCache::resolve`] with the frame.
+    pub fn resolve_fast(&mut self, now: Instant, ip: Ipv4Addr) -> Option<(EthernetAddress, bool)> {
+        let state = self.entries.get_mut(&ip)?;
+        match state {
+            State::Reachable { mac, until } if now < *until => Some((*mac, false)),
+            State::Reachable { mac, .. } | State::Stale { mac, .. } => {
+                let mac = *mac;
+                *state = State::Probe {
+                    mac,
+                    probes: 1,
+                    next_probe: now + RETRANS_TIME,
+                };
+                Some((mac, true))
+            }
+            State::Probe { mac, .. } => Some((*mac, false)),
+            State::Incomplete { .. } => None,
+        }
+    }
+
+    /// Upper layers saw forward progress with `ip` (a TCP ACK of new data, as Linux's
+    /// `dst_confirm`): a resolved entry becomes REACHABLE again without an ARP exchange.
+    pub fn confirm(&mut self, now: Instant, ip: Ipv4Addr) {
+        if let Some(state) = self.entries.get_mut(&ip)
+            && let Some(mac) = mac_of(state)
+        {
+            *state = State::Reachable {
+                mac,
+                until: now + REACHABLE_TIME,
+            };
+        }
+    }
+
     /// Decides what to do with `packet` (a complete Ethernet frame whose destination MAC is still
     /// to be filled) for neighbour `ip`: send it now, or queue it until the address resolves.
     /// The packet is only copied into the cache when it has to wait.

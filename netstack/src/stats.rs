@@ -51,7 +51,7 @@ counters! {
         /// ICMP messages received.
         IcmpInMsgs, IcmpInErrors, IcmpInCsumErrors, IcmpInDestUnreachs, IcmpInTimeExcds,
         IcmpInEchos, IcmpInEchoReps, IcmpOutMsgs, IcmpOutErrors, IcmpOutDestUnreachs,
-        IcmpOutEchos, IcmpOutEchoReps,
+        IcmpOutTimeExcds, IcmpOutEchos, IcmpOutEchoReps,
     }
     "Tcp" {
         /// Transitions CLOSED → SYN_SENT.
@@ -88,6 +88,11 @@ counters! {
         TcpExtTCPToZeroWindowAdv, TcpExtTCPFromZeroWindowAdv, TcpExtTCPWantZeroWindowAdv,
         TcpExtTCPOrigDataSent, TcpExtTCPSynRetrans, TcpExtTCPKeepAlive, TcpExtTCPDelivered,
         TcpExtTCPRetransFail, TcpExtTCPWinProbe, TcpExtTCPRcvCoalesce, TcpExtTCPAutoCorking,
+    }
+    "IpExt" {
+        /// Fragments that partly overlapped data already received: the datagram is dropped
+        /// (RFC 5722's rule, which Linux applies to IPv4 too).
+        IpExtReasmOverlaps,
     }
     "Dev" {
         /// Frames received from devices.

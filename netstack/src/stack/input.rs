@@ -5,9 +5,13 @@
 //! (`IpInHdrErrors`), datagrams for other addresses (`IpInAddrErrors`), unknown protocols
 //! (`IpInUnknownProtos`, answered with ICMP protocol unreachable), and so on.
 //!
-//! Until the transport layers land, UDP and TCP are answered as Linux answers a closed port:
-//! a UDP datagram gets ICMP port unreachable (`UdpNoPorts`), a TCP segment gets a RST
-//! (RFC 9293 section 3.10.7.1: never in reply to a RST).
+//! Fragments go to the reassembler (see `reasm.rs`); a datagram it completes takes the same
+//! dispatch, `dispatch_ipv4`, as one that arrived whole.
+//!
+//! A UDP datagram goes to the socket bound to its address (`UdpInDatagrams`, or
+//! `UdpRcvbufErrors` when its queue is full); without one it gets ICMP port unreachable
+//! (`UdpNoPorts`), unless it was broadcast. Until TCP lands, a TCP segment is answered as Linux
+//! answers a closed port: with a RST (RFC 9293 section 3.10.7.1: never in reply to a RST).
 
 use core::net::Ipv4Addr;
 
@@ -99,14 +103,27 @@ impl Stack {
             self.counters.inc(Counter::IpInAddrErrors);
             return;
         }
-        if packet.is_fragment() {
-            // Reassembly is not implemented yet: count the fragment as a failed reassembly.
-            self.counters.inc(Counter::IpReasmReqds);
-            self.counters.inc(Counter::IpReasmFails);
-            return;
-        }
+        let fragment = packet.is_fragment();
         let datagram = packet.into_inner();
         let datagram = &datagram[..usize::from(Ipv4Packet::new_unchecked(datagram).total_len())];
+        if fragment {
+            self.receive_fragment(now, iface, datagram, verify);
+            return;
+        }
+        self.dispatch_ipv4(now, iface, repr, datagram, verify);
+    }
+
+    /// Delivers a whole datagram addressed to us (received whole, or reassembled) to its
+    /// protocol. `datagram` runs from the IPv4 header, whose meaning is `repr`, to the end of
+    /// the payload; ICMP errors quote it.
+    pub(super) fn dispatch_ipv4(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        repr: Ipv4Repr,
+        datagram: &[u8],
+        verify: bool,
+    ) {
         let body = &datagram[datagram.len() - repr.payload_len..];
         let unicast = repr.dst_addr == self.ifaces[usize::from(iface.0)].ip();
         match repr.next_header {
@@ -169,11 +186,15 @@ impl Stack {
         verify: bool,
         unicast: bool,
     ) {
-        let parsed = UdpPacket::new_checked(body)
-            .and_then(|p| UdpRepr::parse(&p, ip.src_addr, ip.dst_addr, verify));
+        let parsed = UdpPacket::new_checked(body).and_then(|p| {
+            UdpRepr::parse(&p, ip.src_addr, ip.dst_addr, verify).map(|r| (r, p.into_payload()))
+        });
         match parsed {
-            Ok(_) => {
-                // No UDP sockets yet: every port is closed.
+            Ok((repr, payload)) => {
+                if self.udp_deliver(ip, &repr, payload) {
+                    return;
+                }
+                // No socket (or one connected to another peer): the port is closed.
                 self.counters.inc(Counter::UdpNoPorts);
                 if unicast {
                     self.send_icmp_error(now, ip, icmpv4::PORT_UNREACH, datagram);
@@ -195,9 +216,11 @@ impl Stack {
         verify: bool,
         unicast: bool,
     ) {
-        let parsed = TcpPacket::new_checked(body)
-            .and_then(|p| TcpRepr::parse(&p, ip.src_addr, ip.dst_addr, verify));
-        let seg = match parsed {
+        let Ok(packet) = TcpPacket::new_checked(body) else {
+            self.counters.inc(Counter::TcpInErrs);
+            return;
+        };
+        let seg = match TcpRepr::parse(&packet, ip.src_addr, ip.dst_addr, verify) {
             Ok(seg) => seg,
             Err(e) => {
                 if e == WireError::Checksum {
@@ -209,9 +232,9 @@ impl Stack {
         };
         self.counters.inc(Counter::TcpInSegs);
         self.counters.inc(Counter::IpInDelivers);
-        // No TCP sockets yet: answer as a closed port (RFC 9293 3.10.7.1).
-        if unicast && !seg.flags.contains(TcpFlags::RST) {
-            self.send_reset(now, ip, &seg);
+        // TCP is unicast only: segments to a broadcast address are dropped.
+        if unicast {
+            self.tcp_input(now, ip, &seg, packet.payload());
         }
     }
 

@@ -10,16 +10,23 @@
 //! Bad input never panics and never disappears silently: every dropped frame is counted under
 //! a Linux counter name (see [`crate::stats`]).
 
+mod frag;
 mod iface;
 mod input;
 mod output;
+mod reasm;
+mod tcp;
+mod tcp_api;
+mod udp;
 
 pub use iface::InterfaceConfig;
+pub use tcp_api::TcpInfo;
 
 use crate::config::StackConfig;
 use crate::neighbor::{NeighborCache, PollAction};
 use crate::route::{IfaceId, Ipv4Cidr, Route, RouteTable};
 use crate::stats::{Counter, Counters, Snapshot};
+use crate::tcp::isn::Secrets;
 use crate::time::Instant;
 use crate::wire::arp::ArpOperation;
 use crate::wire::ethernet::EthernetAddress;
@@ -44,11 +51,25 @@ pub struct Stack {
     pool: Vec<Vec<u8>>,
     /// Scratch list for neighbour-cache timer actions.
     neighbor_actions: Vec<PollAction>,
+    /// Incomplete fragmented IPv4 datagrams.
+    reasm: reasm::Reassembler,
+    /// Keys for initial sequence numbers and ephemeral port selection.
+    pub(crate) secrets: Secrets,
+    /// UDP sockets.
+    udp: crate::udp::UdpTable,
+    /// TCP sockets.
+    pub(crate) tcp: crate::tcp::table::Table,
 }
 
 impl Stack {
-    /// A stack with no interfaces.
+    /// A stack with no interfaces and random secrets for ISNs and ephemeral ports.
     pub fn new(config: StackConfig) -> Stack {
+        Stack::with_secrets(config, Secrets::random())
+    }
+
+    /// A stack with no interfaces and the given secrets: [`Secrets::fixed`] makes every ISN and
+    /// port choice reproducible, which deterministic simulations need.
+    pub fn with_secrets(config: StackConfig, secrets: Secrets) -> Stack {
         Stack {
             config,
             counters: Counters::default(),
@@ -58,6 +79,10 @@ impl Stack {
             ip_ident: 0,
             pool: Vec::new(),
             neighbor_actions: Vec::new(),
+            reasm: reasm::Reassembler::default(),
+            secrets,
+            udp: crate::udp::UdpTable::new(),
+            tcp: crate::tcp::table::Table::default(),
         }
     }
 
@@ -128,12 +153,15 @@ impl Stack {
     /// When the stack next needs [`Stack::transmit`] to be called even if nothing arrives:
     /// the earliest timer. `None` when no timer is armed.
     pub fn poll_at(&self) -> Option<Instant> {
-        self.neighbors.poll_at()
+        let tcp = self.tcp.next_timer().map(Instant::from_millis);
+        let timers = [self.neighbors.poll_at(), self.reasm.poll_at(), tcp];
+        timers.into_iter().flatten().min()
     }
 
-    /// Whether frames are waiting to be transmitted.
+    /// Whether frames are waiting to be transmitted (queued frames, or connections with
+    /// segments due).
     pub fn has_egress(&self) -> bool {
-        self.ifaces.iter().any(|i| !i.egress.is_empty())
+        self.tcp_has_output() || self.ifaces.iter().any(|i| !i.egress.is_empty())
     }
 
     /// Runs the timers due at `now`, then hands every frame ready to go to `emit`, interface by
@@ -141,6 +169,18 @@ impl Stack {
     /// emitted.
     pub fn transmit(&mut self, now: Instant, emit: Emit<'_>) -> usize {
         self.run_timers(now);
+        let mut sent = self.drain_egress(emit);
+        let (tcp, _blocked) = self.tcp_flush(now, emit);
+        sent += tcp;
+        // Control frames the flush produced (ARP probes, segments parked for resolution).
+        sent += self.drain_egress(emit);
+        self.counters.add(Counter::DevTxFrames, sent as u64);
+        self.udp_transmitted();
+        sent
+    }
+
+    /// Hands the interfaces' queued frames to `emit`, stopping on an interface that pushes back.
+    fn drain_egress(&mut self, emit: Emit<'_>) -> usize {
         let mut sent = 0;
         for index in 0..self.ifaces.len() {
             let id = IfaceId(index as u16);
@@ -155,7 +195,6 @@ impl Stack {
                 }
             }
         }
-        self.counters.add(Counter::DevTxFrames, sent as u64);
         sent
     }
 
@@ -181,6 +220,10 @@ impl Stack {
             }
             self.neighbor_actions = actions;
         }
+        if self.reasm.poll_at().is_some_and(|t| t <= now) {
+            self.expire_fragments(now);
+        }
+        self.tcp_timers(now);
     }
 }
 

@@ -9,7 +9,7 @@ use core::net::Ipv4Addr;
 
 use super::Stack;
 use crate::neighbor::Resolution;
-use crate::route::IfaceId;
+use crate::route::{IfaceId, NextHop};
 use crate::stats::Counter;
 use crate::time::Instant;
 use crate::wire::arp::{ArpOperation, ArpPacket, ArpRepr};
@@ -22,7 +22,7 @@ pub(crate) type PayloadWriter<'a> = &'a mut dyn FnMut(&mut [u8], Ipv4Addr, Ipv4A
 
 impl Stack {
     /// A buffer of `len` zeroed bytes from the pool.
-    fn buffer(&mut self, len: usize) -> Vec<u8> {
+    pub(super) fn buffer(&mut self, len: usize) -> Vec<u8> {
         let mut buf = self.pool.pop().unwrap_or_default();
         buf.clear();
         buf.resize(len, 0);
@@ -50,6 +50,7 @@ impl Stack {
 
     /// Routes, builds and queues an IPv4 datagram of `payload_len` bytes to `dst`, written by
     /// `write`. Returns false when there is no route (counted) or the packet had to be dropped.
+    /// A datagram larger than the outgoing interface's MTU leaves in fragments (see `frag.rs`).
     pub(crate) fn send_ipv4(
         &mut self,
         now: Instant,
@@ -77,6 +78,9 @@ impl Stack {
             ident: self.ip_ident,
             dont_frag: protocol == IpProtocol::Tcp,
         };
+        if repr.total_len() > self.ifaces[usize::from(hop.iface.0)].config.mtu {
+            return self.send_fragments(now, hop, broadcast, &repr, write);
+        }
         let mut frame = self.buffer(ethernet::HEADER_LEN + repr.total_len());
         {
             let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
@@ -91,16 +95,42 @@ impl Stack {
             write(&mut ip.payload_mut()[..payload_len], src, dst, fill);
         }
         self.counters.inc(Counter::IpOutRequests);
+        self.route_frame(now, hop, broadcast, frame)
+    }
+
+    /// Queues a built IPv4 frame towards `hop`: at once for a broadcast or a resolved
+    /// neighbour (whose MAC it fills in), else parked until ARP resolves. Returns false when the
+    /// neighbour is known to be unreachable (the frame is dropped and counted).
+    pub(crate) fn route_frame(
+        &mut self,
+        now: Instant,
+        hop: NextHop,
+        broadcast: bool,
+        frame: Vec<u8>,
+    ) -> bool {
         if broadcast {
             self.enqueue(hop.iface, frame);
             return true;
         }
-        match self.neighbors.resolve(now, hop.next_hop, &frame) {
+        self.queue_resolving(now, hop.iface, hop.next_hop, frame)
+    }
+
+    /// Queues `frame` (complete but for its destination MAC) for `next_hop` on `iface`: at once
+    /// if the neighbour is resolved, otherwise in the neighbour cache until it is (an ARP request
+    /// goes out). Returns false when the frame had to be dropped.
+    pub(crate) fn queue_resolving(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        next_hop: Ipv4Addr,
+        mut frame: Vec<u8>,
+    ) -> bool {
+        match self.neighbors.resolve(now, next_hop, &frame) {
             Resolution::Send { mac, probe } => {
                 set_dst_mac(&mut frame, mac);
-                self.enqueue(hop.iface, frame);
+                self.enqueue(iface, frame);
                 if probe {
-                    self.send_arp(hop.iface, ArpOperation::Request, mac, hop.next_hop);
+                    self.send_arp(iface, ArpOperation::Request, mac, next_hop);
                 }
                 true
             }
@@ -111,10 +141,10 @@ impl Stack {
                 }
                 if request {
                     self.send_arp(
-                        hop.iface,
+                        iface,
                         ArpOperation::Request,
                         EthernetAddress::BROADCAST,
-                        hop.next_hop,
+                        next_hop,
                     );
                 }
                 true
@@ -179,7 +209,7 @@ impl Stack {
 }
 
 /// Writes the destination MAC of a frame built before its neighbour was known.
-fn set_dst_mac(frame: &mut [u8], mac: EthernetAddress) {
+pub(crate) fn set_dst_mac(frame: &mut [u8], mac: EthernetAddress) {
     EthernetFrame::new_unchecked(frame).set_dst_addr(mac);
 }
 

@@ -96,6 +96,11 @@ impl RttEstimator {
         self.backoff = self.backoff.saturating_add(1).min(31);
     }
 
+    /// The upper bound of the RTO.
+    pub fn rto_max(&self) -> Duration {
+        self.rto_max
+    }
+
     /// How many times the timer has backed off since the last sample.
     pub fn backoff(&self) -> u32 {
         self.backoff

@@ -1,0 +1,349 @@
+//! A deterministic network simulator for testing the stack: several [`Stack`]s on one simulated
+//! Ethernet segment, a virtual clock, and seeded faults (loss, duplication, reordering,
+//! corruption, delay, a rate-limited bottleneck with a bounded queue).
+//!
+//! A run is a pure function of its seed: the faults come from [`Rng`], the stacks use fixed
+//! secrets, and time only moves when nothing is left to do at the current instant (then it jumps
+//! to the next frame delivery or stack timer). So a transfer that takes minutes of virtual time
+//! runs in milliseconds, and a failing seed reproduces exactly.
+//!
+//! The driver loop ([`Sim::run`]) alternates: call the test's application closure (which drives
+//! sockets through the stack's poll API), let every stack transmit, put the frames on the link,
+//! advance time to the next event, deliver what is due.
+
+mod rng;
+
+pub use rng::Rng;
+
+use core::net::Ipv4Addr;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::Duration;
+
+use crate::config::StackConfig;
+use crate::route::{IfaceId, Ipv4Cidr};
+use crate::stack::{InterfaceConfig, Stack};
+use crate::tcp::isn::Secrets;
+use crate::time::Instant;
+use crate::wire::ethernet::EthernetAddress;
+
+/// The link's behaviour. The default is a perfect link with 1 ms one-way delay.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinkConfig {
+    /// One-way propagation delay.
+    pub delay: Duration,
+    /// Extra random delay, uniform in `[0, jitter]`, per frame (reorders when it exceeds the
+    /// gap between frames).
+    pub jitter: Duration,
+    /// Probability a frame is lost.
+    pub loss: f64,
+    /// Probability a frame is delivered twice.
+    pub duplicate: f64,
+    /// Probability a frame is held back by `reorder_delay` (so later frames overtake it).
+    pub reorder: f64,
+    /// How long a reordered frame is held back.
+    pub reorder_delay: Duration,
+    /// Probability one random byte of a frame is flipped.
+    pub corrupt: f64,
+    /// The bottleneck rate in bits per second (each sender's frames are serialised); `None` for
+    /// infinite bandwidth.
+    pub rate_bps: Option<u64>,
+    /// Frames a sender's bottleneck queue holds before dropping (tail drop).
+    pub queue_limit: usize,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        LinkConfig {
+            delay: Duration::from_millis(1),
+            jitter: Duration::ZERO,
+            loss: 0.0,
+            duplicate: 0.0,
+            reorder: 0.0,
+            reorder_delay: Duration::from_millis(5),
+            corrupt: 0.0,
+            rate_bps: None,
+            queue_limit: 1000,
+        }
+    }
+}
+
+/// What happened on the link.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    /// Frames the stacks sent.
+    pub sent: u64,
+    /// Frames delivered (duplicates included).
+    pub delivered: u64,
+    /// Frames lost to the loss probability.
+    pub lost: u64,
+    /// Frames dropped by a full bottleneck queue.
+    pub queue_drops: u64,
+    /// Frames duplicated.
+    pub duplicated: u64,
+    /// Frames held back to reorder them.
+    pub reordered: u64,
+    /// Frames corrupted.
+    pub corrupted: u64,
+    /// Bytes sent.
+    pub bytes: u64,
+}
+
+/// A callback that sees every frame sent.
+type Tap = Box<dyn FnMut(usize, &[u8])>;
+
+/// A frame on its way.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct InFlight {
+    at: Instant,
+    /// Tie-break, so equal times deliver in send order.
+    order: u64,
+    from: usize,
+    frame: Vec<u8>,
+}
+
+/// The simulation.
+pub struct Sim {
+    /// Virtual now.
+    pub now: Instant,
+    /// The stacks, each with one interface on the segment.
+    pub stacks: Vec<Stack>,
+    /// The link's behaviour (may be changed between steps).
+    pub link: LinkConfig,
+    /// What happened on the link.
+    pub stats: LinkStats,
+    /// The fault generator.
+    pub rng: Rng,
+    queue: BinaryHeap<Reverse<InFlight>>,
+    order: u64,
+    /// Per sender: when its bottleneck is free again, and frames queued on it.
+    busy_until: Vec<Instant>,
+    /// Optional tap on every frame sent (sender index, bytes).
+    tap: Option<Tap>,
+}
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim")
+            .field("now", &self.now)
+            .field("stacks", &self.stacks.len())
+            .field("link", &self.link)
+            .field("stats", &self.stats)
+            .field("in_flight", &self.queue.len())
+            .finish()
+    }
+}
+
+/// The address of stack `i` in a simulation: `10.0.0.(i + 1)/24`.
+pub fn addr(i: usize) -> Ipv4Addr {
+    Ipv4Addr::new(10, 0, 0, u8::try_from(i + 1).expect("at most 254 stacks"))
+}
+
+/// The MAC address of stack `i`.
+pub fn mac(i: usize) -> EthernetAddress {
+    EthernetAddress([
+        2,
+        0,
+        0,
+        0,
+        0,
+        u8::try_from(i + 1).expect("at most 254 stacks"),
+    ])
+}
+
+/// What the application closure tells the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Keep going.
+    Continue,
+    /// Stop the run: the test's goal is reached.
+    Done,
+}
+
+/// Why [`Sim::run`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The application said [`Control::Done`].
+    Done,
+    /// Virtual time reached the deadline.
+    Deadline,
+    /// Nothing left to happen: no frames, no timers, and the application did not finish.
+    Idle,
+}
+
+impl Sim {
+    /// `n` stacks with `config`, on a segment with `link`, faults seeded with `seed`.
+    pub fn new(n: usize, config: &StackConfig, link: LinkConfig, seed: u64) -> Sim {
+        let stacks = (0..n)
+            .map(|i| {
+                let secrets = Secrets::fixed(seed.wrapping_mul(31).wrapping_add(i as u64));
+                let mut s = Stack::with_secrets(config.clone(), secrets);
+                s.add_interface(InterfaceConfig {
+                    mac: mac(i),
+                    addr: Ipv4Cidr::new(addr(i), 24).expect("valid prefix"),
+                    mtu: 1500,
+                    checksum_offload: false,
+                    gateway: None,
+                });
+                s
+            })
+            .collect();
+        Sim {
+            now: Instant::ZERO,
+            stacks,
+            link,
+            stats: LinkStats::default(),
+            rng: Rng::new(seed),
+            queue: BinaryHeap::new(),
+            order: 0,
+            busy_until: vec![Instant::ZERO; n],
+            tap: None,
+        }
+    }
+
+    /// Calls `tap(sender, frame)` for every frame a stack sends (before faults apply).
+    pub fn set_tap(&mut self, tap: impl FnMut(usize, &[u8]) + 'static) {
+        self.tap = Some(Box::new(tap));
+    }
+
+    /// Frames on the link now.
+    pub fn in_flight(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Lets every stack transmit at `now` and puts the frames on the link.
+    fn transmit_all(&mut self) {
+        let mut frames: Vec<(usize, Vec<u8>)> = Vec::new();
+        for (i, stack) in self.stacks.iter_mut().enumerate() {
+            stack.transmit(self.now, &mut |_iface, len, fill| {
+                let mut buf = vec![0u8; len];
+                fill(&mut buf);
+                frames.push((i, buf));
+                true
+            });
+        }
+        for (from, frame) in frames {
+            self.send(from, frame);
+        }
+    }
+
+    fn send(&mut self, from: usize, mut frame: Vec<u8>) {
+        self.stats.sent += 1;
+        self.stats.bytes += frame.len() as u64;
+        if let Some(tap) = self.tap.as_mut() {
+            tap(from, &frame);
+        }
+        let link = self.link;
+        let mut at = self.now;
+        if let Some(rate) = link.rate_bps {
+            let start = self.busy_until[from].max(self.now);
+            let serialization = Duration::from_nanos(
+                (frame.len() as u64 * 8).saturating_mul(1_000_000_000) / rate.max(1),
+            );
+            let backlog = start.saturating_duration_since(self.now);
+            let queued = backlog.as_nanos() / serialization.as_nanos().max(1);
+            if queued as usize >= link.queue_limit {
+                self.stats.queue_drops += 1;
+                return;
+            }
+            self.busy_until[from] = start + serialization;
+            at = start + serialization;
+        }
+        if self.rng.chance(link.loss) {
+            self.stats.lost += 1;
+            return;
+        }
+        at += link.delay;
+        if !link.jitter.is_zero() {
+            let j = self.rng.below(link.jitter.as_micros() as u64 + 1);
+            at += Duration::from_micros(j);
+        }
+        if self.rng.chance(link.reorder) {
+            self.stats.reordered += 1;
+            at += link.reorder_delay;
+        }
+        if self.rng.chance(link.corrupt) && !frame.is_empty() {
+            self.stats.corrupted += 1;
+            let i = self.rng.below(frame.len() as u64) as usize;
+            let bit = 1u8 << self.rng.below(8);
+            frame[i] ^= bit;
+        }
+        if self.rng.chance(link.duplicate) {
+            self.stats.duplicated += 1;
+            let extra = Duration::from_micros(self.rng.below(1000));
+            self.push(at + extra, from, frame.clone());
+        }
+        self.push(at, from, frame);
+    }
+
+    fn push(&mut self, at: Instant, from: usize, frame: Vec<u8>) {
+        self.order += 1;
+        self.queue.push(Reverse(InFlight {
+            at,
+            order: self.order,
+            from,
+            frame,
+        }));
+    }
+
+    /// Delivers every frame due at `now` to every other stack (each filters by MAC address).
+    fn deliver_due(&mut self) {
+        while self.queue.peek().is_some_and(|f| f.0.at <= self.now) {
+            let Reverse(f) = self.queue.pop().expect("peeked");
+            self.stats.delivered += 1;
+            for (i, stack) in self.stacks.iter_mut().enumerate() {
+                if i != f.from {
+                    stack.receive(self.now, IfaceId(0), &f.frame);
+                }
+            }
+        }
+    }
+
+    /// The next instant something happens: a delivery or a stack timer.
+    fn next_event(&self) -> Option<Instant> {
+        let delivery = self.queue.peek().map(|f| f.0.at);
+        let timers = self.stacks.iter().filter_map(Stack::poll_at);
+        delivery.into_iter().chain(timers).min()
+    }
+
+    /// Runs until `app` returns [`Control::Done`], virtual time passes `deadline`, or nothing is
+    /// left to happen. `app` is called at every step, after deliveries, to drive sockets.
+    pub fn run(&mut self, deadline: Instant, mut app: impl FnMut(&mut Sim) -> Control) -> Outcome {
+        loop {
+            // Settle the current instant: the application and the stacks act until quiet.
+            let mut rounds = 0;
+            loop {
+                if app(self) == Control::Done {
+                    return Outcome::Done;
+                }
+                self.transmit_all();
+                rounds += 1;
+                if !self.stacks.iter().any(Stack::has_egress) || rounds > 1000 {
+                    break;
+                }
+            }
+            let Some(next) = self.next_event() else {
+                return Outcome::Idle;
+            };
+            let next = next.max(self.now);
+            if next > deadline {
+                self.now = deadline;
+                return Outcome::Deadline;
+            }
+            // Timers report millisecond ticks; never spin at one instant.
+            self.now = if next == self.now && self.queue.peek().is_none_or(|f| f.0.at > next) {
+                next + Duration::from_micros(1)
+            } else {
+                next
+            };
+            self.deliver_due();
+        }
+    }
+
+    /// Advances virtual time by `d`, running the stacks (no application).
+    pub fn advance(&mut self, d: Duration) {
+        let deadline = self.now + d;
+        self.run(deadline, |_| Control::Continue);
+        self.now = deadline;
+    }
+}

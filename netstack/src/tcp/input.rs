@@ -1,0 +1,536 @@
+//! Segment arrival for a connection (RFC 9293 section 3.10.7.3 and 3.10.7.4), with RFC 5961's
+//! protections against blind resets, SYNs and data.
+//!
+//! Decisions worth knowing:
+//! - Acceptability follows Linux (`tcp_sequence`): a segment is in window if it ends at or after
+//!   `rcv_wup` (the `rcv_nxt` we last advertised from) and starts at or before the advertised
+//!   right edge. That accepts a pure ACK overtaken by data sent after it, which RFC 9293's test
+//!   would drop and Linux does not.
+//! - A RST resets only if its sequence number is exactly `rcv_nxt`; in window but not exact, it
+//!   gets a challenge ACK (RFC 5961 section 3.2). A SYN in a synchronized state always gets a
+//!   challenge ACK (section 4.2). An ACK for data never sent is answered with an ACK and dropped;
+//!   one older than the largest window the peer offered gets a challenge ACK (section 5.2).
+//!   Challenge ACKs and ACKs for out-of-window pure ACKs are rate-limited per connection to one
+//!   per 500 ms (Linux's `tcp_invalid_ratelimit`).
+//! - Data arriving at a connection the user closed is answered with a RST (Linux:
+//!   `TCPAbortOnData`).
+
+use std::io;
+use std::time::Duration;
+
+use super::State;
+use super::assembler::Added;
+use super::seq_dist;
+use super::tcb::{Env, QUICKACKS, Tcb, reset_error};
+use crate::config::StackConfig;
+use crate::stats::Counter;
+use crate::time::Instant;
+use crate::wire::SeqNumber;
+use crate::wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
+
+/// Linux's `tcp_invalid_ratelimit`: at most one ACK per this interval in answer to invalid
+/// segments.
+const INVALID_RATELIMIT: Duration = Duration::from_millis(500);
+
+/// What the caller (the socket table) must do after a segment was processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Nothing beyond what the connection did itself.
+    Done,
+    /// Answer the segment with a RST (RFC 9293's "send a reset"); the connection may also have
+    /// been closed.
+    Reset,
+    /// The handshake completed (`SynReceived` to `Established`): a listener's child is ready to
+    /// be accepted.
+    Established,
+    /// An acceptable new SYN reached a connection in TIME_WAIT: end it and let a listener take
+    /// the SYN (RFC 9293 section 3.10.7.4, Linux's TIME_WAIT reuse).
+    Reopen,
+}
+
+impl Tcb {
+    /// Applies the options of the peer's SYN: what both sides offer is used.
+    pub(crate) fn negotiate(&mut self, config: &StackConfig, peer: &TcpOptions) {
+        let scaling = config.tcp_window_scaling && peer.window_scale.is_some();
+        self.opts.scaling = scaling;
+        self.opts.snd_shift = if scaling {
+            peer.window_scale.unwrap_or(0).min(14)
+        } else {
+            0
+        };
+        self.opts.rcv_shift = if scaling {
+            Tcb::wanted_shift(config.tcp_rmem[2])
+        } else {
+            0
+        };
+        self.opts.sack = config.tcp_sack && peer.sack_permitted;
+        self.opts.timestamps = config.tcp_timestamps && peer.timestamps.is_some();
+        if let Some((tsval, _)) = peer.timestamps {
+            self.ts_recent = tsval;
+        }
+        self.set_peer_mss(peer.mss, config.tcp_init_cwnd);
+    }
+
+    /// A segment for this connection arrived at `env.now`.
+    pub(crate) fn on_segment(
+        &mut self,
+        env: &mut Env<'_>,
+        seg: &TcpRepr,
+        payload: &[u8],
+    ) -> Verdict {
+        match self.state {
+            State::Closed | State::Listen => Verdict::Reset,
+            State::SynSent => self.on_syn_sent(env, seg, payload),
+            _ => self.on_synchronized(env, seg, payload),
+        }
+    }
+
+    fn on_syn_sent(&mut self, env: &mut Env<'_>, seg: &TcpRepr, payload: &[u8]) -> Verdict {
+        let rst = seg.flags.contains(TcpFlags::RST);
+        if let Some(ack) = seg.ack_number
+            && (ack.le(self.iss) || ack.gt(self.snd_max))
+        {
+            return if rst { Verdict::Done } else { Verdict::Reset };
+        }
+        if rst {
+            if seg.ack_number.is_some() {
+                self.close_with(env, Some(io::ErrorKind::ConnectionRefused));
+            }
+            return Verdict::Done;
+        }
+        if !seg.flags.contains(TcpFlags::SYN) {
+            return Verdict::Done;
+        }
+        self.irs = seg.seq_number;
+        self.rcv_nxt = seg.seq_number + 1;
+        self.rcv_wup = self.rcv_nxt;
+        self.rcv_adv = self.rcv_nxt;
+        self.negotiate(env.config, &seg.options);
+        // The window of a SYN is never scaled (RFC 7323 section 2.2).
+        self.snd_wnd = usize::from(seg.window_len);
+        self.max_snd_wnd = self.snd_wnd;
+        self.snd_wl1 = seg.seq_number;
+        self.last_recv = env.now;
+        match seg.ack_number {
+            Some(ack) => {
+                self.snd_wl2 = ack;
+                self.snd_una = ack;
+                self.sample_rtt(env.now, ack, &seg.options);
+                self.retries = 0;
+                self.timers.rto = None;
+                self.set_state(env, State::Established);
+                if self.fin_queued {
+                    self.set_state(env, State::FinWait1);
+                }
+                self.ack_now = true;
+                let fin = seg.flags.contains(TcpFlags::FIN);
+                if !payload.is_empty() || fin {
+                    self.process_text(env, seg.seq_number + 1, payload, fin);
+                }
+            }
+            None => {
+                // Simultaneous open: answer with SYN-ACK, resending our SYN.
+                self.snd_wl2 = self.iss;
+                self.snd_nxt = self.iss;
+                self.timers.rto = None;
+                self.set_state(env, State::SynReceived);
+            }
+        }
+        Verdict::Done
+    }
+
+    /// Whether a segment occupying `len` sequence numbers from `seq` is in the receive window.
+    fn acceptable(&self, seq: SeqNumber, len: usize) -> bool {
+        let right = self.rcv_nxt + self.rcv_wnd();
+        (seq + len).ge(self.rcv_wup) && seq.le(right)
+    }
+
+    /// Rate-limits ACKs sent in answer to invalid segments.
+    fn invalid_ack_allowed(&mut self, now: Instant) -> bool {
+        if self
+            .last_invalid_ack
+            .is_some_and(|t| now < t + INVALID_RATELIMIT)
+        {
+            return false;
+        }
+        self.last_invalid_ack = Some(now);
+        true
+    }
+
+    fn challenge_ack(&mut self, env: &mut Env<'_>) {
+        if self.invalid_ack_allowed(env.now) {
+            env.count(Counter::TcpExtTCPChallengeACK);
+            self.ack_now = true;
+        }
+    }
+
+    fn on_synchronized(&mut self, env: &mut Env<'_>, seg: &TcpRepr, payload: &[u8]) -> Verdict {
+        let rst = seg.flags.contains(TcpFlags::RST);
+        let syn = seg.flags.contains(TcpFlags::SYN);
+        let fin = seg.flags.contains(TcpFlags::FIN);
+        let seq = seg.seq_number;
+
+        if syn && !rst {
+            if self.state == State::TimeWait && seg.ack_number.is_none() && seq.gt(self.rcv_nxt) {
+                return Verdict::Reopen;
+            }
+            if self.state == State::SynReceived && seq == self.irs && seg.ack_number.is_none() {
+                // The peer's SYN again: our SYN-ACK was lost. Answer it again.
+                self.ack_now = true;
+                return Verdict::Done;
+            }
+        }
+
+        if !self.acceptable(seq, seg.segment_len()) {
+            if rst {
+                return Verdict::Done;
+            }
+            if syn {
+                env.count(Counter::TcpExtTCPSYNChallenge);
+                self.challenge_ack(env);
+            } else if !payload.is_empty() || fin || self.invalid_ack_allowed(env.now) {
+                // A duplicate (or beyond the window): tell the peer where we are.
+                self.ack_now = true;
+            }
+            return Verdict::Done;
+        }
+        self.last_recv = env.now;
+        self.probes = 0;
+        if self.opts.timestamps
+            && let Some((tsval, _)) = seg.options.timestamps
+            && seq.le(self.rcv_wup)
+            && (tsval.wrapping_sub(self.ts_recent) as i32) >= 0
+        {
+            self.ts_recent = tsval;
+        }
+
+        if rst {
+            if seq == self.rcv_nxt {
+                let error = match self.state {
+                    State::SynReceived if !self.active => None,
+                    State::Closing | State::LastAck | State::TimeWait => None,
+                    state => Some(reset_error(state, self.active)),
+                };
+                self.close_with(env, error);
+            } else {
+                self.challenge_ack(env);
+            }
+            return Verdict::Done;
+        }
+        if syn {
+            env.count(Counter::TcpExtTCPSYNChallenge);
+            self.challenge_ack(env);
+            return Verdict::Done;
+        }
+        let Some(ack) = seg.ack_number else {
+            return Verdict::Done;
+        };
+
+        let mut verdict = Verdict::Done;
+        if self.state == State::SynReceived {
+            if ack.le(self.snd_una) || ack.gt(self.snd_max) {
+                return Verdict::Reset;
+            }
+            self.snd_una = ack;
+            self.snd_wnd = usize::from(seg.window_len) << self.opts.snd_shift;
+            self.max_snd_wnd = self.snd_wnd;
+            self.snd_wl1 = seq;
+            self.snd_wl2 = ack;
+            self.sample_rtt(env.now, ack, &seg.options);
+            self.retries = 0;
+            self.timers.rto = None;
+            if !self.active {
+                env.count(Counter::TcpPassiveOpens);
+            }
+            let next = if self.fin_queued {
+                State::FinWait1
+            } else {
+                State::Established
+            };
+            self.set_state(env, State::Established);
+            if next != State::Established {
+                self.set_state(env, next);
+            }
+            verdict = Verdict::Established;
+        }
+
+        if ack.gt(self.snd_max) {
+            // Acknowledges something never sent (RFC 9293: send an ACK and drop).
+            if self.invalid_ack_allowed(env.now) {
+                self.ack_now = true;
+            }
+            return verdict;
+        }
+        let oldest = self.snd_una - self.max_snd_wnd.min(1 << 30);
+        if ack.lt(oldest) {
+            self.challenge_ack(env);
+            return verdict;
+        }
+        let fin_acked = self.process_ack(env, seg, ack, payload.len());
+        if fin_acked {
+            match self.state {
+                State::FinWait1 => {
+                    self.set_state(env, State::FinWait2);
+                    if self.orphan {
+                        self.arm_fin_wait2(env);
+                    }
+                }
+                State::Closing => self.enter_time_wait(env),
+                State::LastAck => {
+                    self.close_with(env, None);
+                    return verdict;
+                }
+                _ => {}
+            }
+        }
+
+        if !payload.is_empty() || fin {
+            match self.state {
+                State::Established | State::FinWait1 | State::FinWait2 => {
+                    let end = seq + payload.len();
+                    if self.orphan && !payload.is_empty() && end.gt(self.rcv_nxt) {
+                        // Nobody will ever read this: abort (Linux's TCPAbortOnData).
+                        env.count(Counter::TcpExtTCPAbortOnData);
+                        self.close_with(env, None);
+                        return Verdict::Reset;
+                    }
+                    self.process_text(env, seq, payload, fin);
+                }
+                State::TimeWait if fin => {
+                    // The peer's FIN again: our ACK was lost. ACK it and restart 2 MSL.
+                    self.ack_now = true;
+                    self.enter_time_wait(env);
+                }
+                _ => {
+                    // Data or FIN after the peer's FIN: a retransmission; re-acknowledge.
+                    self.ack_now = true;
+                }
+            }
+        }
+        verdict
+    }
+
+    /// Takes an RTT sample for an ACK of `ack`: from the echoed timestamp if there is one,
+    /// otherwise from the timed segment (Karn's algorithm).
+    fn sample_rtt(&mut self, now: Instant, ack: SeqNumber, options: &TcpOptions) {
+        if self.opts.timestamps
+            && let Some((_, ecr)) = options.timestamps
+            && ecr != 0
+        {
+            let ms = self.ts_now(now).wrapping_sub(ecr);
+            if ms < 1 << 24 {
+                self.rtt.sample(Duration::from_millis(u64::from(ms)));
+                self.rtt_probe = None;
+                return;
+            }
+        }
+        if let Some((end, sent)) = self.rtt_probe
+            && ack.ge(end)
+        {
+            self.rtt.sample(now.saturating_duration_since(sent));
+            self.rtt_probe = None;
+        }
+    }
+
+    /// The ACK part of an acceptable segment: acknowledged bytes leave the send buffer, the RTT
+    /// and congestion window are updated, duplicate ACKs drive fast retransmit and NewReno
+    /// recovery, and the send window is updated. Returns whether our FIN was acknowledged now.
+    fn process_ack(
+        &mut self,
+        env: &mut Env<'_>,
+        seg: &TcpRepr,
+        ack: SeqNumber,
+        len: usize,
+    ) -> bool {
+        let now = env.now;
+        let window = usize::from(seg.window_len) << self.opts.snd_shift;
+        let mut fin_acked = false;
+        if ack.gt(self.snd_una) {
+            let acked = seq_dist(ack, self.snd_una);
+            let data = acked.min(self.send.len());
+            fin_acked = self.fin_queued && !self.fin_acked && acked > data;
+            self.send.consume(data);
+            self.snd_una = ack;
+            if self.snd_nxt.lt(ack) {
+                self.snd_nxt = ack;
+            }
+            if fin_acked {
+                self.fin_acked = true;
+            }
+            self.retries = 0;
+            self.last_progress = now;
+            self.sample_rtt(now, ack, &seg.options);
+            if self.in_recovery {
+                if ack.ge(self.recover) {
+                    self.in_recovery = false;
+                    self.cc.on_recovery_exit(self.in_flight(), self.mss);
+                } else {
+                    self.cc.on_partial_ack(data, self.mss);
+                    self.rtx_head = true;
+                }
+            } else {
+                self.cc.on_ack(data, self.mss);
+            }
+            self.dup_acks = 0;
+            self.restart_rto(now);
+            env.counters.add(Counter::TcpExtTCPDelivered, data as u64);
+            if self.send.is_empty() {
+                self.send.release_if_empty();
+            }
+            self.wake_writer_if_room();
+        } else if ack == self.snd_una
+            && len == 0
+            && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::FIN)
+            && window == self.snd_wnd
+            && self.snd_max.gt(self.snd_una)
+        {
+            self.dup_acks += 1;
+            if self.in_recovery {
+                self.cc.on_recovery_dupack(self.mss);
+            } else if self.dup_acks == 3 && ack.gt(self.recover) {
+                // RFC 6582 section 3.2 step 2: enter fast recovery.
+                self.in_recovery = true;
+                self.recover = self.snd_max;
+                let flight = seq_dist(self.snd_max, self.snd_una);
+                self.cc.on_fast_retransmit(flight, self.mss);
+                self.rtx_head = true;
+                env.count(Counter::TcpExtTCPRenoRecovery);
+            }
+        }
+        if self.snd_wl1.lt(seg.seq_number)
+            || (self.snd_wl1 == seg.seq_number && self.snd_wl2.le(ack))
+        {
+            self.snd_wnd = window;
+            self.snd_wl1 = seg.seq_number;
+            self.snd_wl2 = ack;
+            self.max_snd_wnd = self.max_snd_wnd.max(window);
+            if window > 0 {
+                self.timers.persist = None;
+            }
+        }
+        fin_acked
+    }
+
+    /// The data and FIN of an acceptable segment in a state that receives.
+    pub(crate) fn process_text(
+        &mut self,
+        env: &mut Env<'_>,
+        seq: SeqNumber,
+        payload: &[u8],
+        fin: bool,
+    ) {
+        let (mut seq, mut data, mut fin) = (seq, payload, fin);
+        if self.fin_received {
+            self.ack_now = true;
+            return;
+        }
+        if seq.lt(self.rcv_nxt) {
+            let dup = seq_dist(self.rcv_nxt, seq);
+            if dup > data.len() || (dup == data.len() && !fin) {
+                // Entirely old: ACK at once so the peer stops retransmitting.
+                self.ack_now = true;
+                self.quickacks = self.quickacks.max(2);
+                return;
+            }
+            data = &data[dup..];
+            seq = self.rcv_nxt;
+        }
+        let offset = seq_dist(seq, self.rcv_nxt);
+        if !data.is_empty() {
+            let stored = self.recv.write_at(offset, data);
+            if stored < data.len() {
+                fin = false;
+                self.ack_now = true;
+                if stored == 0 {
+                    env.count(Counter::TcpExtTCPRcvQDrop);
+                }
+            }
+            if stored > 0 {
+                self.receive_stored(env, offset, stored);
+            }
+            data = &data[..stored];
+        }
+        if fin {
+            self.fin_at = Some(seq + data.len());
+        }
+        self.take_fin(env);
+    }
+
+    /// Bookkeeping for `len` bytes stored `offset` bytes past `rcv_nxt`.
+    fn receive_stored(&mut self, env: &mut Env<'_>, offset: usize, len: usize) {
+        match self.assembler.add(offset, len) {
+            Added::Refused => {
+                env.count(Counter::TcpExtTCPOFODrop);
+                self.ack_now = true;
+            }
+            Added::Stored { in_order, .. } => {
+                if offset > 0 {
+                    // Out of order: a duplicate ACK (with SACK blocks) at once, and quick
+                    // ACKs until the hole is filled.
+                    env.count(Counter::TcpExtTCPOFOQueue);
+                    self.ack_now = true;
+                    self.quickacks = QUICKACKS;
+                }
+                if in_order == 0 {
+                    return;
+                }
+                self.recv.commit(in_order);
+                self.rcv_nxt += in_order;
+                self.rcv_mss = self.rcv_mss.max(len.min(usize::from(self.adv_mss)));
+                self.unacked_segs += 1;
+                if in_order > len || !self.assembler.is_empty() {
+                    // Filled (part of) a hole: ACK at once (RFC 5681 section 4.2).
+                    self.ack_now = true;
+                } else if self.quickacks > 0 {
+                    self.quickacks -= 1;
+                    self.ack_now = true;
+                } else if seq_dist(self.rcv_nxt, self.rcv_wup) >= 2 * self.rcv_mss {
+                    self.ack_now = true;
+                } else if self.timers.delack.is_none() {
+                    self.timers.delack = Some(env.now + super::tcb::DELACK_MIN);
+                }
+                self.wake_reader();
+            }
+        }
+    }
+
+    /// Takes the peer's FIN into the stream once everything before it has arrived.
+    fn take_fin(&mut self, env: &mut Env<'_>) {
+        if self.fin_at != Some(self.rcv_nxt) {
+            return;
+        }
+        self.fin_at = None;
+        self.rcv_nxt += 1;
+        self.fin_received = true;
+        self.assembler.clear();
+        self.ack_now = true;
+        self.timers.delack = None;
+        self.wake_reader();
+        match self.state {
+            State::Established => self.set_state(env, State::CloseWait),
+            State::FinWait1 if self.fin_acked => self.enter_time_wait(env),
+            State::FinWait1 => self.set_state(env, State::Closing),
+            State::FinWait2 => self.enter_time_wait(env),
+            _ => {}
+        }
+    }
+
+    /// Enters (or restarts) TIME_WAIT: only the linger timer stays.
+    pub(crate) fn enter_time_wait(&mut self, env: &mut Env<'_>) {
+        if self.state != State::TimeWait {
+            self.set_state(env, State::TimeWait);
+        }
+        let len = Duration::from_secs(u64::from(env.config.tcp_timewait_len));
+        self.timers = super::tcb::Timers {
+            linger: Some(env.now + len),
+            ..Default::default()
+        };
+        self.rtx_head = false;
+    }
+
+    /// Arms the orphaned FIN_WAIT_2 timeout (`tcp_fin_timeout`).
+    pub(crate) fn arm_fin_wait2(&mut self, env: &mut Env<'_>) {
+        let len = Duration::from_secs(u64::from(env.config.tcp_fin_timeout));
+        self.timers.linger = Some(env.now + len);
+    }
+}

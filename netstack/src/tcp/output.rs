@@ -1,0 +1,328 @@
+//! What a connection sends next, and what sending it changes.
+//!
+//! [`Tcb::next_segment`] decides (without changing anything) which segment is due, in this
+//! order: a RST for an aborted connection; the SYN or SYN-ACK; a retransmission of the first
+//! unacknowledged segment (fast retransmit, NewReno partial ACK); new data (or data again after
+//! a timeout rewound `snd_nxt`) with the FIN when it is last; a window or keepalive probe; a
+//! pure ACK. The stack writes the segment straight into a device buffer, payload copied from
+//! the send buffer, and then calls [`Tcb::on_sent`].
+//!
+//! Sending rules:
+//! - At most `min(snd_wnd, cwnd)` bytes past `snd_una`, in segments of at most `mss`.
+//! - Nagle (RFC 896, RFC 9293 section 3.7.4): a short segment waits while data is in flight,
+//!   unless `nodelay` is set or it carries the FIN.
+//! - Sender silly-window avoidance (RFC 9293 section 3.8.6.2.1): a short segment cut by the
+//!   window waits, while data is in flight, unless it is at least half the largest window seen.
+//! - Every segment but the first SYN carries an ACK, the current window (receiver silly-window
+//!   avoidance in [`Tcb::window_to_advertise`]), SACK blocks when out-of-order data is held, and
+//!   timestamps when negotiated.
+//! - A window or keepalive probe is Linux's: an ACK with sequence number `snd_una - 1` and no
+//!   data, which the peer must answer with its current ACK and window.
+
+use super::State;
+use super::seq_dist;
+use super::tcb::{Env, Tcb};
+use crate::config::StackConfig;
+use crate::stats::Counter;
+use crate::time::Instant;
+use crate::wire::SeqNumber;
+use crate::wire::tcp::options::SackBlocks;
+use crate::wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
+
+/// Why a segment is sent (for the sequence bookkeeping and counters of [`Tcb::on_sent`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// SYN or SYN-ACK.
+    Syn,
+    /// Data and/or FIN from `snd_nxt`.
+    Data,
+    /// The first unacknowledged segment again.
+    RetransmitHead,
+    /// A window or keepalive probe.
+    Probe,
+    /// A pure ACK (or window update).
+    Ack,
+    /// A reset.
+    Rst,
+}
+
+/// A segment to send.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Segment {
+    /// Its header (ports, sequence numbers, flags, window, options, payload length).
+    pub repr: TcpRepr,
+    /// Where its payload starts in the send buffer.
+    pub offset: usize,
+    /// Why it is sent.
+    pub kind: Kind,
+}
+
+impl Tcb {
+    /// The segment due now, if any.
+    pub(crate) fn next_segment(&self, config: &StackConfig, now: Instant) -> Option<Segment> {
+        if self.rst_now {
+            return Some(self.control(TcpFlags::RST, self.snd_nxt, Kind::Rst, now));
+        }
+        match self.state {
+            State::Closed | State::Listen => None,
+            State::SynSent => (self.snd_nxt == self.iss).then(|| self.syn(config, now)),
+            State::SynReceived => {
+                (self.snd_nxt == self.iss || self.ack_now).then(|| self.syn(config, now))
+            }
+            State::TimeWait | State::FinWait2 => self.ack_segment(now),
+            _ => self
+                .retransmit_head(now)
+                .or_else(|| self.data_segment(now))
+                .or_else(|| {
+                    self.probe_now.then(|| {
+                        self.control(TcpFlags::empty(), self.snd_una - 1, Kind::Probe, now)
+                    })
+                })
+                .or_else(|| self.ack_segment(now)),
+        }
+    }
+
+    /// The window field and the window it stands for.
+    fn window_field(&self, syn: bool) -> (u16, usize) {
+        let wnd = self.window_to_advertise();
+        if syn {
+            let field = wnd.min(usize::from(u16::MAX));
+            return (field as u16, field);
+        }
+        let shift = self.opts.rcv_shift;
+        // Round up so that the advertised edge never moves left.
+        let field = wnd.div_ceil(1 << shift).min(usize::from(u16::MAX));
+        (field as u16, field << shift)
+    }
+
+    fn options(&self, now: Instant) -> TcpOptions {
+        let mut options = TcpOptions::default();
+        if self.opts.timestamps {
+            options.timestamps = Some((self.ts_now(now), self.ts_recent));
+        }
+        if self.opts.sack && !self.assembler.is_empty() {
+            let room = if self.opts.timestamps { 3 } else { 4 };
+            let mut blocks = SackBlocks::new();
+            for (start, end) in self.assembler.recent_first().take(room) {
+                blocks.push(self.rcv_nxt + start, self.rcv_nxt + end);
+            }
+            options.sack_blocks = blocks;
+        }
+        options
+    }
+
+    /// A segment with no payload.
+    fn control(&self, flags: TcpFlags, seq: SeqNumber, kind: Kind, now: Instant) -> Segment {
+        let (window_len, _) = self.window_field(false);
+        let options = if kind == Kind::Rst {
+            TcpOptions::default()
+        } else {
+            self.options(now)
+        };
+        Segment {
+            repr: TcpRepr {
+                src_port: self.local.port(),
+                dst_port: self.remote.port(),
+                seq_number: seq,
+                ack_number: Some(self.rcv_nxt),
+                flags,
+                window_len,
+                urgent: 0,
+                options,
+                payload_len: 0,
+            },
+            offset: 0,
+            kind,
+        }
+    }
+
+    /// SYN (active open) or SYN-ACK (passive or simultaneous open).
+    fn syn(&self, config: &StackConfig, now: Instant) -> Segment {
+        let synack = self.state == State::SynReceived;
+        let mut options = TcpOptions {
+            mss: Some(self.adv_mss),
+            ..TcpOptions::default()
+        };
+        if synack {
+            if self.opts.scaling {
+                options.window_scale = Some(self.opts.rcv_shift);
+            }
+            options.sack_permitted = self.opts.sack;
+            if self.opts.timestamps {
+                options.timestamps = Some((self.ts_now(now), self.ts_recent));
+            }
+        } else {
+            if config.tcp_window_scaling {
+                options.window_scale = Some(Tcb::wanted_shift(config.tcp_rmem[2]));
+            }
+            options.sack_permitted = config.tcp_sack;
+            if config.tcp_timestamps {
+                options.timestamps = Some((self.ts_now(now), 0));
+            }
+        }
+        let (window_len, _) = self.window_field(true);
+        Segment {
+            repr: TcpRepr {
+                src_port: self.local.port(),
+                dst_port: self.remote.port(),
+                seq_number: self.iss,
+                ack_number: synack.then_some(self.rcv_nxt),
+                flags: TcpFlags::SYN,
+                window_len,
+                urgent: 0,
+                options,
+                payload_len: 0,
+            },
+            offset: 0,
+            kind: Kind::Syn,
+        }
+    }
+
+    fn retransmit_head(&self, now: Instant) -> Option<Segment> {
+        if !self.rtx_head || self.snd_max == self.snd_una {
+            return None;
+        }
+        let len = self.send.len().min(self.mss);
+        let fin = self.fin_queued && !self.fin_acked && len == self.send.len() && self.fin_sent();
+        if len == 0 && !fin {
+            return None;
+        }
+        let flags = if fin {
+            TcpFlags::FIN
+        } else {
+            TcpFlags::empty()
+        };
+        let mut seg = self.control(flags, self.snd_una, Kind::RetransmitHead, now);
+        seg.repr.payload_len = len;
+        if len > 0 {
+            seg.repr.flags.insert(TcpFlags::PSH);
+        }
+        Some(seg)
+    }
+
+    fn data_segment(&self, now: Instant) -> Option<Segment> {
+        let offset = seq_dist(self.snd_nxt, self.snd_una);
+        if offset > self.send.len() {
+            return None;
+        }
+        let avail = self.send.len() - offset;
+        let window = self.snd_wnd.min(self.cc.cwnd);
+        let usable = window.saturating_sub(offset);
+        let len = avail.min(self.mss).min(usable);
+        let in_flight = offset > 0;
+        let fin = self.fin_due()
+            || (self.fin_queued && !self.fin_acked && len > 0 && offset + len == self.send.len());
+        if len > 0 {
+            if len < self.mss && !fin {
+                let all = len == avail;
+                if all && in_flight && !self.nodelay {
+                    return None; // Nagle
+                }
+                if !all && in_flight && len < self.max_snd_wnd / 2 {
+                    return None; // sender SWS avoidance
+                }
+            }
+        } else if !(fin && self.fin_due()) {
+            return None;
+        }
+        let mut flags = if fin {
+            TcpFlags::FIN
+        } else {
+            TcpFlags::empty()
+        };
+        if len > 0 && len == avail {
+            flags.insert(TcpFlags::PSH);
+        }
+        let mut seg = self.control(flags, self.snd_nxt, Kind::Data, now);
+        seg.repr.payload_len = len;
+        seg.offset = offset;
+        Some(seg)
+    }
+
+    fn ack_segment(&self, now: Instant) -> Option<Segment> {
+        (self.ack_now || self.window_update_due())
+            .then(|| self.control(TcpFlags::empty(), self.snd_nxt, Kind::Ack, now))
+    }
+
+    /// Whether reading made enough room that the peer should hear of it now (Linux's rule in
+    /// `__tcp_cleanup_rbuf`: the window we could offer is at least twice the one offered, and
+    /// that one is at most half the buffer).
+    pub(crate) fn window_update_due(&self) -> bool {
+        if !matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2
+        ) || self.fin_received
+        {
+            return false;
+        }
+        let offered = self.rcv_wnd();
+        let could = self.window_to_advertise();
+        2 * offered <= self.recv.limit() && could >= 2 * offered && could > offered
+    }
+
+    /// Records that `seg` left: sequence numbers advance, timers start, owed ACKs are paid.
+    pub(crate) fn on_sent(&mut self, env: &mut Env<'_>, seg: &Segment) {
+        let now = env.now;
+        let repr = &seg.repr;
+        if repr.ack_number.is_some() {
+            let (field, wnd) = self.window_field(repr.flags.contains(TcpFlags::SYN));
+            let edge = self.rcv_nxt + wnd;
+            if edge.gt(self.rcv_adv) {
+                self.rcv_adv = edge;
+            }
+            self.rcv_wup = self.rcv_nxt;
+            self.ack_now = false;
+            self.unacked_segs = 0;
+            self.timers.delack = None;
+            if field == 0 && !self.zero_window_sent {
+                env.count(Counter::TcpExtTCPToZeroWindowAdv);
+            } else if field != 0 && self.zero_window_sent {
+                env.count(Counter::TcpExtTCPFromZeroWindowAdv);
+            }
+            self.zero_window_sent = field == 0;
+        }
+        let len = repr.segment_len();
+        let end = repr.seq_number + len;
+        let retransmission = len > 0 && repr.seq_number.lt(self.snd_max);
+        if retransmission {
+            env.count(Counter::TcpRetransSegs);
+            // Karn: an RTT measured across a retransmission is ambiguous.
+            self.rtt_probe = None;
+        } else {
+            env.count(Counter::TcpOutSegs);
+        }
+        match seg.kind {
+            Kind::Rst => {
+                self.rst_now = false;
+                env.count(Counter::TcpOutRsts);
+            }
+            Kind::Probe => self.probe_now = false,
+            Kind::Ack => {}
+            Kind::RetransmitHead => {
+                self.rtx_head = false;
+                if self.in_recovery {
+                    env.count(Counter::TcpExtTCPFastRetrans);
+                }
+                self.arm_rto_if_idle(now);
+            }
+            Kind::Syn | Kind::Data => {
+                if retransmission && seg.kind == Kind::Syn {
+                    env.count(Counter::TcpExtTCPSynRetrans);
+                }
+                if !retransmission && repr.payload_len > 0 {
+                    env.count(Counter::TcpExtTCPOrigDataSent);
+                }
+                if len > 0 {
+                    self.snd_nxt = end;
+                    if end.gt(self.snd_max) {
+                        self.snd_max = end;
+                        if self.rtt_probe.is_none() && self.retries == 0 {
+                            self.rtt_probe = Some((end, now));
+                        }
+                    }
+                    self.arm_rto_if_idle(now);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,481 @@
+//! The socket table: a slab of sockets behind generational handles, the demultiplexing hashes,
+//! port bookkeeping, the output queue and the timer wheel.
+//!
+//! - **Demultiplexing** is two hash lookups at most: the connection by its 4-tuple, else the
+//!   listener by local address and port (exact address first, then the wildcard). Never a scan.
+//! - **Ports**: a socket holds its local port either as explicitly bound (`bind`, tracked per
+//!   port so a conflicting `bind` can be refused) or implicitly (an ephemeral port picked by
+//!   `connect`, or a listener's port used by an accepted connection; only counted). Ephemeral
+//!   ports are never taken from a port someone bound.
+//! - **Output queue**: connections with something to send are queued once (a `dirty` flag), and
+//!   the stack's transmit drains the queue; idle connections cost nothing per tick.
+//! - **Timers**: one wheel entry per connection, filed at its earliest deadline and moved
+//!   without allocation when that changes.
+//! - **Reaping**: a connection is freed when it is closed and nobody can observe it any more
+//!   (the user closed the handle, or it is a child the user never saw).
+
+use core::net::{Ipv4Addr, SocketAddrV4};
+use std::collections::{HashMap, VecDeque};
+use std::io;
+
+use super::listen::Listener;
+use super::tcb::{Env, Tcb};
+use super::{SocketHandle, State};
+use crate::time::Instant;
+use crate::timer::Wheel;
+
+/// A socket: a connection (or a not yet connected socket) or a listener.
+#[derive(Debug)]
+pub(crate) enum Socket {
+    Conn(Box<Tcb>),
+    Listener(Box<Listener>),
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    generation: u32,
+    socket: Option<Socket>,
+}
+
+/// Who holds a local port.
+#[derive(Debug, Default)]
+struct PortUse {
+    /// Sockets bound to it explicitly.
+    bound: Vec<u32>,
+    /// Connections using it implicitly.
+    implicit: u32,
+}
+
+/// The TCP socket table.
+#[derive(Default)]
+pub(crate) struct Table {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    conns: HashMap<(SocketAddrV4, SocketAddrV4), u32>,
+    listeners: HashMap<SocketAddrV4, u32>,
+    ports: HashMap<u16, PortUse>,
+    /// Whether each slot's port is held explicitly (parallel to `slots`).
+    explicit: Vec<bool>,
+    wheel: Wheel<u32>,
+    dirty: VecDeque<u32>,
+    fired: Vec<u32>,
+}
+
+impl core::fmt::Debug for Table {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Table")
+            .field("sockets", &(self.slots.len() - self.free.len()))
+            .field("connections", &self.conns.len())
+            .field("listeners", &self.listeners.len())
+            .field("dirty", &self.dirty.len())
+            .finish()
+    }
+}
+
+/// The error for a handle that does not (or no longer) name a socket of the right kind.
+pub(crate) fn stale() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        "stale or closed TCP socket handle",
+    )
+}
+
+/// Whether two local addresses overlap (one is the wildcard, or they are equal).
+fn overlaps(a: Ipv4Addr, b: Ipv4Addr) -> bool {
+    a.is_unspecified() || b.is_unspecified() || a == b
+}
+
+impl Table {
+    /// Sockets in use (connections, listeners and unconnected sockets).
+    pub fn len(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    /// Adds a socket; returns its slab index.
+    pub fn insert(&mut self, socket: Socket) -> u32 {
+        match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize].socket = Some(socket);
+                self.explicit[i as usize] = false;
+                i
+            }
+            None => {
+                let i = u32::try_from(self.slots.len()).expect("socket table full");
+                self.slots.push(Slot {
+                    generation: 0,
+                    socket: Some(socket),
+                });
+                self.explicit.push(false);
+                i
+            }
+        }
+    }
+
+    /// The handle of a live slot.
+    pub fn handle(&self, index: u32) -> SocketHandle {
+        SocketHandle {
+            index,
+            generation: self.slots[index as usize].generation,
+        }
+    }
+
+    /// The socket a handle names, if it still exists.
+    pub fn get(&mut self, h: SocketHandle) -> Option<&mut Socket> {
+        let slot = self.slots.get_mut(h.index as usize)?;
+        if slot.generation != h.generation {
+            return None;
+        }
+        slot.socket.as_mut()
+    }
+
+    /// The connection a handle names.
+    pub fn conn(&mut self, h: SocketHandle) -> io::Result<&mut Tcb> {
+        match self.get(h) {
+            Some(Socket::Conn(tcb)) if !tcb.orphan => Ok(tcb),
+            _ => Err(stale()),
+        }
+    }
+
+    /// The listener a handle names.
+    pub fn listener(&mut self, h: SocketHandle) -> io::Result<&mut Listener> {
+        match self.get(h) {
+            Some(Socket::Listener(l)) => Ok(l),
+            Some(Socket::Conn(_)) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the socket is not listening",
+            )),
+            None => Err(stale()),
+        }
+    }
+
+    /// The connection in slot `index`, whatever its generation.
+    pub fn conn_at(&mut self, index: u32) -> Option<&mut Tcb> {
+        match self.slots.get_mut(index as usize)?.socket.as_mut()? {
+            Socket::Conn(tcb) => Some(tcb),
+            Socket::Listener(_) => None,
+        }
+    }
+
+    /// The listener in slot `index` if it is still the one of generation `generation`.
+    pub fn listener_at(&mut self, index: u32, generation: u32) -> Option<&mut Listener> {
+        let slot = self.slots.get_mut(index as usize)?;
+        if slot.generation != generation {
+            return None;
+        }
+        match slot.socket.as_mut()? {
+            Socket::Listener(l) => Some(l),
+            Socket::Conn(_) => None,
+        }
+    }
+
+    /// The connection with this 4-tuple.
+    pub fn lookup(&self, local: SocketAddrV4, remote: SocketAddrV4) -> Option<u32> {
+        self.conns.get(&(local, remote)).copied()
+    }
+
+    /// The listener for segments to `local`: bound to that address, else to the wildcard.
+    pub fn find_listener(&self, local: SocketAddrV4) -> Option<u32> {
+        self.listeners
+            .get(&local)
+            .or_else(|| {
+                self.listeners
+                    .get(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, local.port()))
+            })
+            .copied()
+    }
+
+    /// Whether a 4-tuple is taken.
+    pub fn tuple_in_use(&self, local: SocketAddrV4, remote: SocketAddrV4) -> bool {
+        self.conns.contains_key(&(local, remote))
+    }
+
+    /// Whether nobody holds `port` in any way (so `connect` may take it as ephemeral).
+    pub fn port_free_for_ephemeral(&self, port: u16) -> bool {
+        self.ports.get(&port).is_none_or(|u| u.bound.is_empty())
+    }
+
+    /// Checks that `index` may bind `local` (SO_REUSEADDR semantics as on Linux: a port held
+    /// only by sockets that are not listening can be shared when both sides set it).
+    pub fn check_bind(&self, index: u32, local: SocketAddrV4, reuseaddr: bool) -> io::Result<()> {
+        let Some(usage) = self.ports.get(&local.port()) else {
+            return Ok(());
+        };
+        if usage.implicit > 0 && !reuseaddr {
+            return Err(io::ErrorKind::AddrInUse.into());
+        }
+        for &other in &usage.bound {
+            if other == index {
+                continue;
+            }
+            let (addr, listening, other_reuse) = match &self.slots[other as usize].socket {
+                Some(Socket::Conn(t)) => (*t.local.ip(), false, t.reuseaddr),
+                Some(Socket::Listener(l)) => (*l.local.ip(), true, l.reuseaddr),
+                None => continue,
+            };
+            if overlaps(addr, *local.ip()) && (listening || !(reuseaddr && other_reuse)) {
+                return Err(io::ErrorKind::AddrInUse.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a listener other than `index` listens on `port` (on any address).
+    pub fn any_listener_on_port(&self, port: u16, index: u32) -> bool {
+        self.ports.get(&port).is_some_and(|u| {
+            u.bound.iter().any(|&i| {
+                i != index && matches!(self.slots[i as usize].socket, Some(Socket::Listener(_)))
+            })
+        })
+    }
+
+    /// Records that `index` holds `port`, explicitly (bind) or implicitly.
+    pub fn hold_port(&mut self, index: u32, port: u16, explicit: bool) {
+        let usage = self.ports.entry(port).or_default();
+        if explicit {
+            usage.bound.push(index);
+        } else {
+            usage.implicit += 1;
+        }
+        self.explicit[index as usize] = explicit;
+    }
+
+    fn release_port(&mut self, index: u32, port: u16) {
+        if port == 0 {
+            return;
+        }
+        if let Some(usage) = self.ports.get_mut(&port) {
+            if self.explicit[index as usize] {
+                usage.bound.retain(|&i| i != index);
+            } else {
+                usage.implicit = usage.implicit.saturating_sub(1);
+            }
+            if usage.bound.is_empty() && usage.implicit == 0 {
+                self.ports.remove(&port);
+            }
+        }
+    }
+
+    /// Puts a connection into the demultiplexing table.
+    pub fn hash(&mut self, index: u32) {
+        if let Some(tcb) = self.conn_at(index) {
+            tcb.hashed = true;
+            let key = (tcb.local, tcb.remote);
+            self.conns.insert(key, index);
+        }
+    }
+
+    /// Registers a listener.
+    pub fn add_listener(&mut self, index: u32, local: SocketAddrV4) -> io::Result<()> {
+        if self.listeners.contains_key(&local) {
+            return Err(io::ErrorKind::AddrInUse.into());
+        }
+        self.listeners.insert(local, index);
+        Ok(())
+    }
+
+    /// Turns the socket in `index` into `socket` (e.g. a bound socket into a listener).
+    pub fn replace(&mut self, index: u32, socket: Socket) {
+        self.slots[index as usize].socket = Some(socket);
+    }
+
+    /// Queues a connection for output.
+    pub fn touch(&mut self, index: u32) {
+        if let Some(tcb) = self.conn_at(index)
+            && !tcb.dirty
+        {
+            tcb.dirty = true;
+            self.dirty.push_back(index);
+        }
+    }
+
+    /// The next connection queued for output (its flag cleared).
+    pub fn pop_dirty(&mut self) -> Option<u32> {
+        while let Some(index) = self.dirty.pop_front() {
+            if let Some(tcb) = self.conn_at(index)
+                && tcb.dirty
+            {
+                tcb.dirty = false;
+                return Some(index);
+            }
+        }
+        None
+    }
+
+    /// Puts a connection back at the head of the output queue (the device pushed back).
+    pub fn requeue_front(&mut self, index: u32) {
+        if let Some(tcb) = self.conn_at(index)
+            && !tcb.dirty
+        {
+            tcb.dirty = true;
+            self.dirty.push_front(index);
+        }
+    }
+
+    /// Whether any connection waits for output.
+    pub fn has_output(&self) -> bool {
+        !self.dirty.is_empty()
+    }
+
+    /// The earliest timer tick, for the stack's `poll_at`.
+    pub fn next_timer(&self) -> Option<u64> {
+        self.wheel.next_expiration()
+    }
+
+    /// Advances the wheel to `now`; returns the connections whose timer fired (drained by the
+    /// caller through [`Table::take_fired`]).
+    pub fn advance_timers(&mut self, now: Instant) -> usize {
+        let mut fired = std::mem::take(&mut self.fired);
+        self.wheel.advance(now.total_millis(), &mut fired);
+        let n = fired.len();
+        for &index in &fired {
+            if let Some(tcb) = self.conn_at(index) {
+                tcb.timer_tick = None;
+            }
+        }
+        self.fired = fired;
+        n
+    }
+
+    /// The connections whose timers fired in the last [`Table::advance_timers`].
+    pub fn take_fired(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.fired)
+    }
+
+    /// Gives back the vector from [`Table::take_fired`] for reuse.
+    pub fn return_fired(&mut self, mut fired: Vec<u32>) {
+        fired.clear();
+        self.fired = fired;
+    }
+
+    /// After anything happened to connection `index`: unhash it once closed, start or stop the
+    /// persist and keepalive timers, queue it for output, refile its timer, and free it when
+    /// nobody can observe it any more. Returns false if it was freed.
+    pub fn settle(&mut self, index: u32, env: &mut Env<'_>) -> bool {
+        self.settle_inner(index, env, true)
+    }
+
+    /// [`Table::settle`] right after the connection's output ran: it is not queued again for
+    /// what it could not send (a closed window, Nagle), only by the next event.
+    pub fn settle_flushed(&mut self, index: u32, env: &mut Env<'_>) -> bool {
+        self.settle_inner(index, env, false)
+    }
+
+    fn settle_inner(&mut self, index: u32, env: &mut Env<'_>, queue: bool) -> bool {
+        let Some(tcb) = self.conn_at(index) else {
+            return false;
+        };
+        if let Some((p, g)) = tcb.parent
+            && tcb.state != State::Closed
+        {
+            let alive = matches!(
+                self.slots.get(p as usize),
+                Some(Slot { generation, socket: Some(Socket::Listener(_)) }) if *generation == g
+            );
+            if !alive {
+                let tcb = self.conn_at(index).expect("checked above");
+                tcb.rst_now = tcb.state.is_synchronized();
+                tcb.close_with(env, None);
+                tcb.orphan = true;
+            }
+        }
+        let tcb = self.conn_at(index).expect("checked above");
+        tcb.update_persist(env.now);
+        tcb.update_keepalive(env.config);
+        let closed = tcb.state == State::Closed;
+        let hashed = tcb.hashed;
+        let wants = tcb.wants_output();
+        let reap = closed
+            && !tcb.rst_now
+            && (tcb.orphan || (tcb.parent.is_some() && !tcb.in_accept_queue));
+        if closed && hashed {
+            let key = (tcb.local, tcb.remote);
+            tcb.hashed = false;
+            self.conns.remove(&key);
+        }
+        if reap {
+            self.free(index);
+            return false;
+        }
+        if wants && queue {
+            self.touch(index);
+        }
+        self.refile_timer(index);
+        true
+    }
+
+    fn refile_timer(&mut self, index: u32) {
+        let Some(tcb) = self.conn_at(index) else {
+            return;
+        };
+        let tick = tcb
+            .timers
+            .earliest()
+            .map(|t| t.total_micros().div_ceil(1000));
+        if tick == tcb.timer_tick {
+            return;
+        }
+        tcb.timer_tick = tick;
+        let key = tcb.timer_key;
+        match (tick, key) {
+            (None, Some(key)) => {
+                self.wheel.remove(key);
+                if let Some(tcb) = self.conn_at(index) {
+                    tcb.timer_key = None;
+                }
+            }
+            (None, None) => {}
+            (Some(tick), Some(key)) => {
+                if let Some(value) = self.wheel.value_mut(key) {
+                    *value = Some(index);
+                    self.wheel.reset(key, tick);
+                } else {
+                    let key = self.wheel.insert(tick, index);
+                    if let Some(tcb) = self.conn_at(index) {
+                        tcb.timer_key = Some(key);
+                    }
+                }
+            }
+            (Some(tick), None) => {
+                let key = self.wheel.insert(tick, index);
+                if let Some(tcb) = self.conn_at(index) {
+                    tcb.timer_key = Some(key);
+                }
+            }
+        }
+    }
+
+    /// Frees slot `index`: out of every map, its timer cancelled, its port released, its
+    /// listener's queues updated; the generation moves on so old handles go stale.
+    pub fn free(&mut self, index: u32) {
+        let Some(socket) = self.slots[index as usize].socket.take() else {
+            return;
+        };
+        match socket {
+            Socket::Conn(tcb) => {
+                if tcb.hashed {
+                    self.conns.remove(&(tcb.local, tcb.remote));
+                }
+                if let Some(key) = tcb.timer_key {
+                    self.wheel.remove(key);
+                }
+                if let Some((p, g)) = tcb.parent
+                    && let Some(l) = self.listener_at(p, g)
+                {
+                    if tcb.in_accept_queue {
+                        l.accept_queue.retain(|&i| i != index);
+                    } else {
+                        l.syn_queue = l.syn_queue.saturating_sub(1);
+                    }
+                }
+                self.release_port(index, tcb.local.port());
+            }
+            Socket::Listener(l) => {
+                self.listeners.remove(&l.local);
+                self.release_port(index, l.local.port());
+            }
+        }
+        let slot = &mut self.slots[index as usize];
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free.push(index);
+    }
+}
