@@ -90,7 +90,7 @@ pub struct LinkStats {
 }
 
 /// A callback that sees every frame sent.
-type Tap = Box<dyn FnMut(usize, &[u8])>;
+type Tap = Box<dyn FnMut(Instant, usize, &[u8])>;
 
 /// A frame on its way.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -201,8 +201,8 @@ impl Sim {
         }
     }
 
-    /// Calls `tap(sender, frame)` for every frame a stack sends (before faults apply).
-    pub fn set_tap(&mut self, tap: impl FnMut(usize, &[u8]) + 'static) {
+    /// Calls `tap(now, sender, frame)` for every frame a stack sends (before faults apply).
+    pub fn set_tap(&mut self, tap: impl FnMut(Instant, usize, &[u8]) + 'static) {
         self.tap = Some(Box::new(tap));
     }
 
@@ -231,7 +231,7 @@ impl Sim {
         self.stats.sent += 1;
         self.stats.bytes += frame.len() as u64;
         if let Some(tap) = self.tap.as_mut() {
-            tap(from, &frame);
+            tap(self.now, from, &frame);
         }
         let link = self.link;
         let mut at = self.now;

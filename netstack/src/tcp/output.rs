@@ -16,6 +16,9 @@
 //! - Every segment but the first SYN carries an ACK, the current window (receiver silly-window
 //!   avoidance in [`Tcb::window_to_advertise`]), SACK blocks when out-of-order data is held, and
 //!   timestamps when negotiated.
+//! - A pure ACK or RST carries `snd_max`, not `snd_nxt`: after a timeout rewound `snd_nxt`,
+//!   the peer may already hold everything up to `snd_max` and would drop a segment starting
+//!   below what it has (BSD does the same).
 //! - A window or keepalive probe is Linux's: an ACK with sequence number `snd_una - 1` and no
 //!   data, which the peer must answer with its current ACK and window.
 
@@ -61,7 +64,7 @@ impl Tcb {
     /// The segment due now, if any.
     pub(crate) fn next_segment(&self, config: &StackConfig, now: Instant) -> Option<Segment> {
         if self.rst_now {
-            return Some(self.control(TcpFlags::RST, self.snd_nxt, Kind::Rst, now));
+            return Some(self.control(TcpFlags::RST, self.snd_max, Kind::Rst, now));
         }
         match self.state {
             State::Closed | State::Listen => None,
@@ -241,7 +244,7 @@ impl Tcb {
 
     fn ack_segment(&self, now: Instant) -> Option<Segment> {
         (self.ack_now || self.window_update_due())
-            .then(|| self.control(TcpFlags::empty(), self.snd_nxt, Kind::Ack, now))
+            .then(|| self.control(TcpFlags::empty(), self.snd_max, Kind::Ack, now))
     }
 
     /// Whether reading made enough room that the peer should hear of it now (Linux's rule in

@@ -155,11 +155,10 @@ impl Ring {
         if n == 0 {
             return;
         }
+        // The head moves even when the ring empties: bytes written past the end (out of order)
+        // stay where they are relative to it.
         self.head = (self.head + n) % self.storage.len();
         self.len -= n;
-        if self.len == 0 {
-            self.head = 0;
-        }
     }
 
     /// Copies up to `out.len()` bytes from the front into `out` and drops them; returns how many.

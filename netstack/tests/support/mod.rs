@@ -155,3 +155,42 @@ impl Transfer {
         sim.run(deadline, |s| self.step(s))
     }
 }
+
+/// With `SOCKEYE_SIM_TRACE` set, prints every TCP segment the stacks send (time, sender, ports,
+/// flags, sequence numbers, window, length), parsed by etherparse.
+pub fn trace_if_asked(sim: &mut Sim) {
+    if std::env::var_os("SOCKEYE_SIM_TRACE").is_none() {
+        return;
+    }
+    sim.set_tap(|now, from, frame| {
+        let Ok(p) = etherparse::SlicedPacket::from_ethernet(frame) else {
+            eprintln!("{now:?} {from}: unparsable frame of {} bytes", frame.len());
+            return;
+        };
+        match p.transport {
+            Some(etherparse::TransportSlice::Tcp(t)) => {
+                let flags: String = [
+                    (t.syn(), 'S'),
+                    (t.fin(), 'F'),
+                    (t.rst(), 'R'),
+                    (t.psh(), 'P'),
+                    (t.ack(), '.'),
+                ]
+                .iter()
+                .filter(|f| f.0)
+                .map(|f| f.1)
+                .collect();
+                eprintln!(
+                    "{now:?} {from}: {}>{} [{flags}] seq {} ack {} win {} len {}",
+                    t.source_port(),
+                    t.destination_port(),
+                    t.sequence_number(),
+                    t.acknowledgment_number(),
+                    t.window_size(),
+                    t.payload().len()
+                );
+            }
+            _ => eprintln!("{now:?} {from}: non-TCP frame of {} bytes", frame.len()),
+        }
+    });
+}
