@@ -35,9 +35,11 @@ fn link_for(seed: u64) -> LinkConfig {
 }
 
 fn run_seed(seed: u64) -> Result<(u64, u64, u64), String> {
-    let mut config = StackConfig::default();
-    // Short enough that a run's cleanup fits in little virtual time; long enough to matter.
-    config.tcp_timewait_len = 10;
+    // TIME_WAIT short enough that a run's cleanup fits in little virtual time.
+    let config = StackConfig {
+        tcp_timewait_len: 10,
+        ..StackConfig::default()
+    };
     let link = link_for(seed);
     let mut sim = Sim::new(2, &config, link, seed);
     support::trace_if_asked(&mut sim);
