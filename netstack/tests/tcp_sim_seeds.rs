@@ -7,6 +7,7 @@
 
 mod support;
 
+use std::io::ErrorKind;
 use std::time::Duration;
 
 use sockeye_netstack::sim::{LinkConfig, Outcome, Sim};
@@ -34,24 +35,72 @@ fn link_for(seed: u64) -> LinkConfig {
     }
 }
 
+/// What a seed's run does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    /// Both sides send, shut down, read to EOF and close: FIN/FIN.
+    Clean,
+    /// The client resets the connection in the middle (SO_LINGER 0); the server, still
+    /// sending, must see `ConnectionReset`.
+    ClientAborts,
+    /// The server closes while the client is still sending: a RST (data arriving at a closed
+    /// socket), and the client sees `ConnectionReset`.
+    ServerClosesEarly,
+}
+
+impl Scenario {
+    fn of(seed: u64) -> Scenario {
+        match seed % 10 {
+            8 => Scenario::ClientAborts,
+            9 => Scenario::ServerClosesEarly,
+            _ => Scenario::Clean,
+        }
+    }
+}
+
 fn run_seed(seed: u64) -> Result<(u64, u64, u64), String> {
     // TIME_WAIT short enough that a run's cleanup fits in little virtual time.
+    // Keepalive settings matter only where a scenario turns keepalive on: a server whose peer
+    // vanished (its RST lost) finds out from the RST answering a probe.
     let config = StackConfig {
         tcp_timewait_len: 10,
+        tcp_keepalive_time: 20,
+        tcp_keepalive_intvl: 5,
         ..StackConfig::default()
     };
     let link = link_for(seed);
     let mut sim = Sim::new(2, &config, link, seed);
     support::trace_if_asked(&mut sim);
     let mut rng = sockeye_netstack::sim::Rng::new(seed);
-    let a = payload(seed, 1 + rng.below(60_000) as usize);
-    let b = payload(seed + 1, rng.below(30_000) as usize);
+    let scenario = Scenario::of(seed);
+    let (a_len, b_len) = match scenario {
+        Scenario::Clean => (
+            1 + rng.below(1_000_000) as usize,
+            rng.below(400_000) as usize,
+        ),
+        Scenario::ClientAborts | Scenario::ServerClosesEarly => (
+            60_000 + rng.below(60_000) as usize,
+            100_000 + rng.below(100_000) as usize,
+        ),
+    };
+    let a = payload(seed, a_len);
+    let b = payload(seed + 1, b_len);
     let mut t = Transfer::start(&mut sim, a.clone(), b.clone());
     t.chunk = 1 + rng.below(20_000) as usize;
+    match scenario {
+        Scenario::Clean => {}
+        Scenario::ClientAborts => {
+            t.abort_client_after = Some(rng.below(a_len as u64 / 2) as usize);
+            t.server_keepalive = true;
+        }
+        Scenario::ServerClosesEarly => {
+            t.close_server_after = Some(1 + rng.below(a_len as u64 / 3) as usize)
+        }
+    }
     let outcome = t.run(&mut sim, Instant::from_millis(600_000));
     let describe = |t: &Transfer, sim: &Sim| {
         format!(
-            "seed {seed}: link {link:?}\n  outcome at {:?}; client sent {}/{} received {}/{} err {:?}; server sent {}/{} received {}/{} err {:?}\n  stats {:?}",
+            "seed {seed} ({scenario:?}): link {link:?}\n  outcome at {:?}; client sent {}/{} received {}/{} err {:?}; server sent {}/{} received {}/{} err {:?}\n  stats {:?}",
             sim.now,
             t.client.sent,
             a.len(),
@@ -66,13 +115,15 @@ fn run_seed(seed: u64) -> Result<(u64, u64, u64), String> {
             sim.stats
         )
     };
-    if outcome != Outcome::Done || !t.finished() {
+    if outcome != Outcome::Done {
         return Err(format!(
             "did not finish ({outcome:?})\n{}",
             describe(&t, &sim)
         ));
     }
-    if t.server.received != a || t.client.received != b {
+    // Whatever arrived arrived in order and intact.
+    let prefix_ok = |got: &[u8], sent: &[u8]| got.len() <= sent.len() && got == &sent[..got.len()];
+    if !prefix_ok(&t.server.received, &a) || !prefix_ok(&t.client.received, &b) {
         let first = |x: &[u8], y: &[u8]| x.iter().zip(y).position(|(p, q)| p != q);
         return Err(format!(
             "bytes differ (server first at {:?}, client first at {:?})\n{}",
@@ -80,6 +131,39 @@ fn run_seed(seed: u64) -> Result<(u64, u64, u64), String> {
             first(&t.client.received, &b),
             describe(&t, &sim)
         ));
+    }
+    match scenario {
+        Scenario::Clean => {
+            if !t.finished()
+                || t.server.received.len() != a.len()
+                || t.client.received.len() != b.len()
+            {
+                return Err(format!("incomplete\n{}", describe(&t, &sim)));
+            }
+        }
+        Scenario::ClientAborts => {
+            // Reset by the RST (or, if every RST was lost, by the keepalive probes' timeout).
+            if !matches!(
+                t.server.error,
+                Some(ErrorKind::ConnectionReset | ErrorKind::TimedOut)
+            ) {
+                return Err(format!("server not reset\n{}", describe(&t, &sim)));
+            }
+        }
+        Scenario::ServerClosesEarly => {
+            if t.client.error != Some(ErrorKind::ConnectionReset) {
+                return Err(format!("client not reset\n{}", describe(&t, &sim)));
+            }
+        }
+    }
+    // The application closes what is left (a reset socket still needs its handle closed).
+    for (i, side) in [(0, &mut t.client), (1, &mut t.server)] {
+        if let Some(h) = side.socket
+            && !side.closed
+        {
+            sim.stacks[i].tcp_close(sim.now, h);
+            side.closed = true;
+        }
     }
     // Both ends wind down: FIN_WAIT/LAST_ACK finish, TIME_WAIT expires, memory is freed.
     sim.advance(Duration::from_secs(200));

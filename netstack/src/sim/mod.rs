@@ -43,7 +43,7 @@ pub struct LinkConfig {
     pub reorder: f64,
     /// How long a reordered frame is held back.
     pub reorder_delay: Duration,
-    /// Probability one random byte of a frame is flipped.
+    /// Probability one bit of an IPv4 packet is flipped (past the Ethernet header).
     pub corrupt: f64,
     /// The bottleneck rate in bits per second (each sender's frames are serialised); `None` for
     /// infinite bandwidth.
@@ -262,9 +262,13 @@ impl Sim {
             self.stats.reordered += 1;
             at += link.reorder_delay;
         }
-        if self.rng.chance(link.corrupt) && !frame.is_empty() {
+        // Corruption models damage Ethernet's frame check sequence does not catch (a router's
+        // memory, a buggy NIC): it hits IPv4 packets, whose checksums must catch it. ARP has
+        // no checksum of its own, so corrupting it would model a broken link, not this.
+        let ipv4 = frame.len() > 14 && frame[12..14] == [0x08, 0x00];
+        if ipv4 && self.rng.chance(link.corrupt) {
             self.stats.corrupted += 1;
-            let i = self.rng.below(frame.len() as u64) as usize;
+            let i = 14 + self.rng.below(frame.len() as u64 - 14) as usize;
             let bit = 1u8 << self.rng.below(8);
             frame[i] ^= bit;
         }

@@ -162,10 +162,12 @@ impl Tcb {
                 | State::Closing
                 | State::LastAck
         );
+        // Nothing in flight (after a timeout `snd_nxt` may have been rewound below `snd_max`)
+        // and no retransmission timer to draw an ACK: only a probe will learn the window.
         let stalled = sending
             && self.snd_wnd == 0
             && self.unsent() > 0
-            && self.snd_max == self.snd_una
+            && self.snd_nxt == self.snd_una
             && self.timers.rto.is_none();
         if !stalled {
             self.timers.persist = None;

@@ -45,6 +45,12 @@ pub struct Transfer {
     pub chunk: usize,
     /// Close the sockets once both sides saw EOF.
     pub close_at_end: bool,
+    /// Abort the client (RST) once it has sent this many bytes.
+    pub abort_client_after: Option<usize>,
+    /// Close the server (with unread data, so a RST) once it has received this many bytes.
+    pub close_server_after: Option<usize>,
+    /// Turn keepalive on for the accepted connection.
+    pub server_keepalive: bool,
 }
 
 pub const PORT: u16 = 80;
@@ -72,6 +78,9 @@ impl Transfer {
             },
             chunk: 16 * 1024,
             close_at_end: true,
+            abort_client_after: None,
+            close_server_after: None,
+            server_keepalive: false,
         }
     }
 
@@ -88,7 +97,24 @@ impl Transfer {
             && let Poll::Ready(r) = sim.stacks[1].tcp_poll_accept(self.listener, &mut cx)
         {
             let (h, _) = r.expect("accept");
+            if self.server_keepalive {
+                sim.stacks[1].tcp_set_keepalive(h, true).expect("keepalive");
+            }
             self.server.socket = Some(h);
+        }
+        if let (Some(limit), Some(h)) = (self.abort_client_after, self.client.socket)
+            && self.client.sent >= limit
+            && !self.client.closed
+        {
+            sim.stacks[0].tcp_abort(now, h);
+            self.client.closed = true;
+        }
+        if let (Some(limit), Some(h)) = (self.close_server_after, self.server.socket)
+            && self.server.received.len() >= limit
+            && !self.server.closed
+        {
+            sim.stacks[1].tcp_close(now, h);
+            self.server.closed = true;
         }
         let chunk = self.chunk;
         for (i, side) in [(0, &mut self.client), (1, &mut self.server)] {
