@@ -284,4 +284,21 @@ mod tests {
         r.consume(60);
         assert_eq!(r.push(&[2; 100]), 30);
     }
+
+    #[test]
+    fn bytes_written_ahead_survive_the_ring_emptying() {
+        // A reader drains the in-order bytes while out-of-order bytes wait past the end: the
+        // head must not jump back, or the waiting bytes would be read from the wrong place.
+        let mut r = Ring::new(64);
+        r.push(b"abcd");
+        assert_eq!(r.write_at(3, b"xyz"), 3);
+        let mut out = [0u8; 4];
+        assert_eq!(r.pop(&mut out), 4);
+        assert!(r.is_empty());
+        assert_eq!(r.write_at(0, b"123"), 3);
+        r.commit(6);
+        let mut all = [0u8; 6];
+        assert_eq!(r.pop(&mut all), 6);
+        assert_eq!(&all, b"123xyz");
+    }
 }
