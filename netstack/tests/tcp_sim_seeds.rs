@@ -11,6 +11,7 @@ use std::io::ErrorKind;
 use std::time::Duration;
 
 use sockeye_netstack::sim::{LinkConfig, Outcome, Sim};
+use sockeye_netstack::tcp::isn::Secrets;
 use sockeye_netstack::{Counter, Instant, StackConfig};
 use support::{Transfer, payload};
 
@@ -69,7 +70,16 @@ fn run_seed(seed: u64) -> Result<(u64, u64, u64), String> {
         ..StackConfig::default()
     };
     let link = link_for(seed);
-    let mut sim = Sim::new(2, &config, link, seed);
+    // Every seventh seed starts both sequence spaces just below the 2^32 wrap, so the transfer
+    // crosses it.
+    let mut sim = Sim::with_secrets(2, &config, link, seed, |i| {
+        let secrets = Secrets::fixed(seed.wrapping_mul(31).wrapping_add(i as u64));
+        if seed % 7 == 3 {
+            secrets.with_isn_base(u32::MAX - 20_000 - 7_919 * i as u32)
+        } else {
+            secrets
+        }
+    });
     support::trace_if_asked(&mut sim);
     let mut rng = sockeye_netstack::sim::Rng::new(seed);
     let scenario = Scenario::of(seed);

@@ -174,9 +174,23 @@ pub enum Outcome {
 impl Sim {
     /// `n` stacks with `config`, on a segment with `link`, faults seeded with `seed`.
     pub fn new(n: usize, config: &StackConfig, link: LinkConfig, seed: u64) -> Sim {
+        Sim::with_secrets(n, config, link, seed, |i| {
+            Secrets::fixed(seed.wrapping_mul(31).wrapping_add(i as u64))
+        })
+    }
+
+    /// Like [`Sim::new`], with stack `i`'s secrets from `secrets(i)` (e.g. to put ISNs next to
+    /// the sequence-number wrap with [`Secrets::with_isn_base`]).
+    pub fn with_secrets(
+        n: usize,
+        config: &StackConfig,
+        link: LinkConfig,
+        seed: u64,
+        secrets: impl Fn(usize) -> Secrets,
+    ) -> Sim {
         let stacks = (0..n)
             .map(|i| {
-                let secrets = Secrets::fixed(seed.wrapping_mul(31).wrapping_add(i as u64));
+                let secrets = secrets(i);
                 let mut s = Stack::with_secrets(config.clone(), secrets);
                 s.add_interface(InterfaceConfig {
                     mac: mac(i),

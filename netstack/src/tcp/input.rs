@@ -217,7 +217,14 @@ impl Tcb {
             }
             return Verdict::Done;
         }
-        if syn {
+        // Simultaneous open: the peer's SYN-ACK answering our SYN while we are in SYN-RECEIVED
+        // is not an attack (Linux lets exactly this one through too).
+        let simultaneous_synack = syn
+            && self.state == State::SynReceived
+            && self.active
+            && seq + 1 == self.rcv_nxt
+            && seg.ack_number == Some(self.iss + 1);
+        if syn && !simultaneous_synack {
             env.count(Counter::TcpExtTCPSYNChallenge);
             self.challenge_ack(env);
             return Verdict::Done;
@@ -287,14 +294,15 @@ impl Tcb {
         if !payload.is_empty() || fin {
             match self.state {
                 State::Established | State::FinWait1 | State::FinWait2 => {
-                    let end = seq + payload.len();
+                    let end = seq + usize::from(syn) + payload.len();
                     if self.orphan && !payload.is_empty() && end.gt(self.rcv_nxt) {
                         // Nobody will ever read this: abort (Linux's TCPAbortOnData).
                         env.count(Counter::TcpExtTCPAbortOnData);
                         self.close_with(env, None);
                         return Verdict::Reset;
                     }
-                    self.process_text(env, seq, payload, fin);
+                    let start = if syn { seq + 1 } else { seq };
+                    self.process_text(env, start, payload, fin);
                 }
                 State::TimeWait if fin => {
                     // The peer's FIN again: our ACK was lost. ACK it and restart 2 MSL.

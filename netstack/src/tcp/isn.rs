@@ -31,6 +31,8 @@ pub struct Secrets {
     port: RandomState,
     table: RandomState,
     fixed: Option<u64>,
+    /// Replaces the keyed hash in ISNs (tests that need sequence numbers near the wrap).
+    isn_base: Option<u32>,
     perturbation: Vec<u16>,
 }
 
@@ -48,6 +50,7 @@ impl Secrets {
             port: RandomState::new(),
             table: RandomState::new(),
             fixed: None,
+            isn_base: None,
             perturbation: vec![0; TABLE_SIZE],
         }
     }
@@ -58,6 +61,13 @@ impl Secrets {
             fixed: Some(seed),
             ..Secrets::random()
         }
+    }
+
+    /// Makes every ISN `base` plus the 4 µs clock, for tests that need sequence numbers close
+    /// to the 2^32 wrap (never for real use: ISNs become predictable).
+    pub fn with_isn_base(mut self, base: u32) -> Secrets {
+        self.isn_base = Some(base);
+        self
     }
 
     fn hash(&self, which: &RandomState, salt: u8, parts: impl Hash) -> u64 {
@@ -76,7 +86,10 @@ impl Secrets {
 
     /// The initial sequence number for a connection, at `now`.
     pub fn isn(&self, now: Instant, local: (Ipv4Addr, u16), remote: (Ipv4Addr, u16)) -> SeqNumber {
-        let f = self.hash(&self.isn, 1, (local, remote)) as u32;
+        let f = match self.isn_base {
+            Some(base) => base,
+            None => self.hash(&self.isn, 1, (local, remote)) as u32,
+        };
         let m = (now.total_micros() / 4) as u32;
         SeqNumber(m.wrapping_add(f))
     }
