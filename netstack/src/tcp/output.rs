@@ -185,7 +185,9 @@ impl Tcb {
         if !self.rtx_head || self.snd_max == self.snd_una {
             return None;
         }
-        let len = self.send.len().min(self.mss);
+        // Only bytes sent before: never new data under the guise of a retransmission.
+        let sent = seq_dist(self.snd_max, self.snd_una);
+        let len = self.send.len().min(self.mss).min(sent);
         let fin = self.fin_queued && !self.fin_acked && len == self.send.len() && self.fin_sent();
         if len == 0 && !fin {
             return None;
