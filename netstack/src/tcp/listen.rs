@@ -1,7 +1,8 @@
 //! Listeners: the accept queue, the SYN queue's accounting, and what children inherit.
 //!
 //! A SYN to a listener creates a child connection in `SynReceived` (it counts against the SYN
-//! queue, bounded by `tcp_max_syn_backlog`); when the handshake completes the child moves to the
+//! queue, bounded like Linux's by the backlog; SYN cookies for a full queue are not implemented
+//! yet, so such a SYN is dropped and counted as `TCPReqQFullDrop`); when the handshake completes the child moves to the
 //! accept queue, bounded by the backlog (clamped to `somaxconn`), where `accept` finds it. The
 //! overflow rules are Linux's: a SYN that finds the accept queue full is dropped
 //! (`ListenOverflows`, `ListenDrops`); a final ACK that finds it full is dropped so the SYN-ACK

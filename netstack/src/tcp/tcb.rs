@@ -31,6 +31,8 @@ use crate::wire::tcp::options::MAX_WINDOW_SCALE;
 
 /// The MSS assumed when the peer announces none (RFC 9293 section 3.7.1).
 pub(crate) const DEFAULT_MSS: usize = 536;
+/// The smallest MSS announced, whatever the MTU (Linux's `TCP_MIN_MSS`).
+pub(crate) const MIN_MSS: usize = 88;
 /// IPv4 plus TCP headers without options.
 pub(crate) const HEADERS: usize = 40;
 /// Linux's minimum delayed-ACK timeout (`TCP_DELACK_MIN`).
@@ -178,6 +180,9 @@ pub(crate) struct Tcb {
     pub retries: u8,
     /// Consecutive unanswered zero-window or keepalive probes.
     pub probes: u8,
+    /// Zero-window probes sent since the window was last open: the persist timer's backoff
+    /// (answered probes do not reset it, an opening window does; Linux's `icsk_backoff`).
+    pub persist_backoff: u8,
     /// When a segment last arrived (keepalive idleness).
     pub last_recv: Instant,
     /// When an ACK last acknowledged new data (confirms the neighbour is reachable).
@@ -271,6 +276,7 @@ impl Tcb {
             timer_tick: None,
             retries: 0,
             probes: 0,
+            persist_backoff: 0,
             last_recv: now,
             last_progress: now,
             ack_now: false,
@@ -311,8 +317,7 @@ impl Tcb {
         self.iface = iface;
         self.next_hop = next_hop;
         self.path_mtu = mtu;
-        self.adv_mss =
-            u16::try_from(mtu.saturating_sub(HEADERS).max(DEFAULT_MSS)).unwrap_or(u16::MAX);
+        self.adv_mss = u16::try_from(mtu.saturating_sub(HEADERS).max(MIN_MSS)).unwrap_or(u16::MAX);
     }
 
     /// Applies the peer's MSS option (or its absence): the segment size is the smaller of what

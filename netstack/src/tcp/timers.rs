@@ -113,7 +113,16 @@ impl Tcb {
         if self.snd_wnd > 0 || !self.state.is_synchronized() {
             return;
         }
+        // `probes` counts unanswered probes (any ACK resets it): a peer that keeps answering
+        // with a zero window is probed forever, a silent one is given up on like a
+        // retransmission (Linux's `tcp_probe_timer`).
+        if self.probes >= env.config.tcp_retries2 {
+            env.count(Counter::TcpExtTCPAbortOnTimeout);
+            self.close_with(env, Some(io::ErrorKind::TimedOut));
+            return;
+        }
         self.probes = self.probes.saturating_add(1);
+        self.persist_backoff = self.persist_backoff.saturating_add(1);
         self.probe_now = true;
         env.count(Counter::TcpExtTCPWinProbe);
     }
@@ -171,9 +180,12 @@ impl Tcb {
             && self.timers.rto.is_none();
         if !stalled {
             self.timers.persist = None;
+            if self.snd_wnd > 0 {
+                self.persist_backoff = 0;
+            }
         } else if self.timers.persist.is_none() {
             let base = self.rtt.base_rto();
-            let factor = 1u32 << u32::from(self.probes.min(10));
+            let factor = 1u32 << u32::from(self.persist_backoff.min(16));
             let max = self.rtt.rto_max();
             self.timers.persist = Some(now + (base * factor).min(max));
         }
