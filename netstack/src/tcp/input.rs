@@ -104,7 +104,8 @@ impl Tcb {
         self.irs = seg.seq_number;
         self.rcv_nxt = seg.seq_number + 1;
         self.rcv_wup = self.rcv_nxt;
-        self.rcv_adv = self.rcv_nxt;
+        // The window our SYN offered (unscaled, as every SYN's).
+        self.rcv_adv = self.rcv_nxt + self.recv.free().min(usize::from(u16::MAX));
         self.negotiate(env.config, &seg.options);
         // The window of a SYN is never scaled (RFC 7323 section 2.2).
         self.snd_wnd = usize::from(seg.window_len);
@@ -444,6 +445,20 @@ impl Tcb {
             seq = self.rcv_nxt;
         }
         let offset = seq_dist(seq, self.rcv_nxt);
+        // Nothing beyond the furthest edge ever advertised is kept (RFC 9293 section 3.10.7.4:
+        // trim to the window), however much room the buffer has.
+        let window = self.rcv_wnd();
+        if offset + data.len() > window {
+            let keep = window.saturating_sub(offset);
+            env.count(if window == 0 {
+                Counter::TcpExtTCPZeroWindowDrop
+            } else {
+                Counter::TcpExtTCPRcvQDrop
+            });
+            data = &data[..keep];
+            fin = false;
+            self.ack_now = true;
+        }
         if !data.is_empty() {
             let stored = self.recv.write_at(offset, data);
             if stored < data.len() {
@@ -459,7 +474,12 @@ impl Tcb {
             data = &data[..stored];
         }
         if fin {
-            self.fin_at = Some(seq + data.len());
+            let at = seq + data.len();
+            if at != self.rcv_nxt {
+                // A FIN ahead of missing data: say at once where the hole is.
+                self.ack_now = true;
+            }
+            self.fin_at = Some(at);
         }
         self.take_fin(env);
     }

@@ -92,9 +92,11 @@ impl Tcb {
             let field = wnd.min(usize::from(u16::MAX));
             return (field as u16, field);
         }
+        // Round down: never promise space the buffer does not have. The edge may then appear
+        // to retract by less than one scale unit (RFC 7323 appendix F); data up to the
+        // furthest edge ever advertised is still accepted (`rcv_adv` only grows).
         let shift = self.opts.rcv_shift;
-        // Round up so that the advertised edge never moves left.
-        let field = wnd.div_ceil(1 << shift).min(usize::from(u16::MAX));
+        let field = (wnd >> shift).min(usize::from(u16::MAX));
         (field as u16, field << shift)
     }
 
@@ -112,6 +114,17 @@ impl Tcb {
             options.sack_blocks = blocks;
         }
         options
+    }
+
+    /// Bytes the SACK option adds to a segment now (the MSS already accounts for timestamps).
+    fn sack_option_len(&self) -> usize {
+        if !self.opts.sack || self.assembler.is_empty() {
+            return 0;
+        }
+        let room = if self.opts.timestamps { 3 } else { 4 };
+        let blocks = self.assembler.ranges().len().min(room);
+        // Kind, length and 8 bytes per block, padded with NOPs to a multiple of 4.
+        (2 + 8 * blocks).div_ceil(4) * 4
     }
 
     /// A segment with no payload.
@@ -187,7 +200,8 @@ impl Tcb {
         }
         // Only bytes sent before: never new data under the guise of a retransmission.
         let sent = seq_dist(self.snd_max, self.snd_una);
-        let len = self.send.len().min(self.mss).min(sent);
+        let mss = self.mss.saturating_sub(self.sack_option_len()).max(1);
+        let len = self.send.len().min(mss).min(sent);
         let fin = self.fin_queued && !self.fin_acked && len == self.send.len() && self.fin_sent();
         if len == 0 && !fin {
             return None;
@@ -213,12 +227,16 @@ impl Tcb {
         let avail = self.send.len() - offset;
         let window = self.snd_wnd.min(self.cc.cwnd);
         let usable = window.saturating_sub(offset);
-        let len = avail.min(self.mss).min(usable);
+        // SACK blocks take room from the payload: the segment must stay within the MSS.
+        let mss = self.mss.saturating_sub(self.sack_option_len()).max(1);
+        let len = avail.min(mss).min(usable);
         let in_flight = offset > 0;
+        // Bytes sent before and being resent after a timeout are not held back by Nagle.
+        let resending = self.snd_nxt.lt(self.snd_max);
         let fin = self.fin_due()
             || (self.fin_queued && !self.fin_acked && len > 0 && offset + len == self.send.len());
         if len > 0 {
-            if len < self.mss && !fin {
+            if len < mss && !fin && !resending {
                 let all = len == avail;
                 if all && in_flight && !self.nodelay {
                     return None; // Nagle
