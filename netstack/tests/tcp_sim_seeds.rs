@@ -107,7 +107,34 @@ fn run_seed(seed: u64) -> Result<(u64, u64, u64), String> {
             t.close_server_after = Some(1 + rng.below(a_len as u64 / 3) as usize)
         }
     }
-    let outcome = t.run(&mut sim, Instant::from_millis(600_000));
+    // Queues stay bounded all along: buffers within their limits, nothing piling up on the link.
+    let (send_limit, recv_limit) = (config.tcp_wmem[1], config.tcp_rmem[1]);
+    let mut violation = None;
+    let outcome = sim.run(Instant::from_millis(600_000), |sim| {
+        for (i, side) in [(0, &t.client), (1, &t.server)] {
+            let Some(h) = side.socket else { continue };
+            if side.closed {
+                continue;
+            }
+            if let Ok(info) = sim.stacks[i].tcp_info(h) {
+                let (sent, received) = info.allocated;
+                if info.send_queued > send_limit
+                    || info.recv_queued + info.out_of_order > recv_limit
+                    || sent > send_limit
+                    || received > recv_limit
+                {
+                    violation.get_or_insert(format!("stack {i} at {:?}: {info:?}", sim.now));
+                }
+            }
+        }
+        if sim.in_flight() > 10_000 {
+            violation.get_or_insert(format!("{} frames in flight", sim.in_flight()));
+        }
+        t.step(sim)
+    });
+    if let Some(v) = violation {
+        return Err(format!("unbounded queue: {v}"));
+    }
     let describe = |t: &Transfer, sim: &Sim| {
         format!(
             "seed {seed} ({scenario:?}): link {link:?}\n  outcome at {:?}; client sent {}/{} received {}/{} err {:?}; server sent {}/{} received {}/{} err {:?}\n  stats {:?}",
