@@ -72,15 +72,14 @@ impl Tcb {
             State::SynReceived => {
                 (self.snd_nxt == self.iss || self.ack_now).then(|| self.syn(config, now))
             }
-            State::TimeWait | State::FinWait2 => self.ack_segment(now),
+            State::TimeWait => self.ack_segment(now),
+            // Nothing left to send but ACKs and keepalive probes (a half-closed connection
+            // with SO_KEEPALIVE still checks on its peer, as Linux does).
+            State::FinWait2 => self.probe_segment(now).or_else(|| self.ack_segment(now)),
             _ => self
                 .retransmit_head(now)
                 .or_else(|| self.data_segment(now))
-                .or_else(|| {
-                    self.probe_now.then(|| {
-                        self.control(TcpFlags::empty(), self.snd_una - 1, Kind::Probe, now)
-                    })
-                })
+                .or_else(|| self.probe_segment(now))
                 .or_else(|| self.ack_segment(now)),
         }
     }
@@ -260,6 +259,11 @@ impl Tcb {
         seg.repr.payload_len = len;
         seg.offset = offset;
         Some(seg)
+    }
+
+    fn probe_segment(&self, now: Instant) -> Option<Segment> {
+        self.probe_now
+            .then(|| self.control(TcpFlags::empty(), self.snd_una - 1, Kind::Probe, now))
     }
 
     fn ack_segment(&self, now: Instant) -> Option<Segment> {
