@@ -9,8 +9,11 @@
 //! - **Time**: `Stack::poll_at()` says when the stack next needs time to pass (a retransmission, a
 //!   delayed ACK, ...). Time is always a parameter, so tests run on a virtual clock.
 //!
-//! This version contains only the foundation: the [`wire`] layer, which parses and emits protocol
-//! headers in place. The stack itself (interfaces, ARP, IPv4, TCP, UDP, sockets) comes later.
+//! What is here: the [`wire`] formats; the [`Stack`] with interfaces, routing ([`route`]), ARP
+//! ([`neighbor`]), IPv4 with reassembly and fragmentation, ICMP, [`udp`] sockets and [`tcp`]
+//! (RFC 9293 with RFC 5961, NewReno, timers in a [`timer`] wheel, listeners); settings with
+//! Linux's sysctl names ([`config`]) and counters with Linux's MIB names ([`stats`]); and a
+//! deterministic network simulator ([`sim`]) for tests.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
