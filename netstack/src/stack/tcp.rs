@@ -14,9 +14,10 @@ use crate::stats::Counter;
 use crate::tcp::State;
 use crate::tcp::input::Verdict;
 use crate::tcp::output::{Kind, Segment};
-use crate::tcp::table::Socket;
+use crate::tcp::table::{Socket, Table};
 use crate::tcp::tcb::{Env, Tcb};
 use crate::time::Instant;
+use crate::wire::SeqNumber;
 use crate::wire::arp::ArpOperation;
 use crate::wire::ethernet::{self, EtherType, EthernetAddress, EthernetFrame, EthernetRepr};
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
@@ -34,6 +35,32 @@ enum Emitted {
 }
 
 impl Stack {
+    /// The connection context for `now`, and the socket table beside it (split borrows).
+    pub(super) fn tcp_env(&mut self, now: Instant) -> (Env<'_>, &mut Table) {
+        (
+            Env {
+                now,
+                config: &self.config,
+                counters: &mut self.counters,
+            },
+            &mut self.tcp,
+        )
+    }
+
+    /// The initial sequence number and timestamp offset of a new connection: keyed hashes of
+    /// its 4-tuple (RFC 6528; the timestamp offset hides our clock the same way).
+    pub(super) fn tcp_isn(
+        &self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+    ) -> (SeqNumber, u32) {
+        let (l, r) = ((*local.ip(), local.port()), (*remote.ip(), remote.port()));
+        let iss = self.secrets.isn(now, l, r);
+        let ts_offset = self.secrets.isn(Instant::ZERO, r, l).0;
+        (iss, ts_offset)
+    }
+
     /// A TCP segment for one of our addresses.
     pub(crate) fn tcp_input(&mut self, now: Instant, ip: &Ipv4Repr, seg: &TcpRepr, payload: &[u8]) {
         let local = SocketAddrV4::new(ip.dst_addr, seg.dst_port);
@@ -42,19 +69,15 @@ impl Stack {
             if self.accept_overflow(now, index, ip, seg) {
                 return;
             }
-            let mut env = Env {
-                now,
-                config: &self.config,
-                counters: &mut self.counters,
-            };
-            let Some(tcb) = self.tcp.conn_at(index) else {
+            let (mut env, table) = self.tcp_env(now);
+            let Some(tcb) = table.conn_at(index) else {
                 return;
             };
             let verdict = tcb.on_segment(&mut env, seg, payload);
             if verdict == Verdict::Reopen {
                 tcb.close_with(&mut env, None);
             }
-            self.tcp.settle(index, &mut env);
+            table.settle(index, &mut env);
             match verdict {
                 Verdict::Done => return,
                 Verdict::Reset => {
@@ -104,15 +127,11 @@ impl Stack {
         self.counters.inc(Counter::TcpExtListenOverflows);
         self.counters.inc(Counter::TcpExtListenDrops);
         if self.config.tcp_abort_on_overflow {
-            let mut env = Env {
-                now,
-                config: &self.config,
-                counters: &mut self.counters,
-            };
-            if let Some(tcb) = self.tcp.conn_at(index) {
+            let (mut env, table) = self.tcp_env(now);
+            if let Some(tcb) = table.conn_at(index) {
                 tcb.close_with(&mut env, None);
             }
-            self.tcp.settle(index, &mut env);
+            table.settle(index, &mut env);
             self.send_reset(now, ip, seg);
         }
         true
@@ -186,24 +205,8 @@ impl Stack {
         tcb.keepalive = inherited.keepalive;
         tcb.send.set_limit(inherited.send_buffer);
         tcb.recv.set_limit(inherited.recv_buffer);
-        let iss = self.secrets.isn(
-            now,
-            (*local.ip(), local.port()),
-            (*remote.ip(), remote.port()),
-        );
-        tcb.ts_offset = self
-            .secrets
-            .isn(
-                Instant::ZERO,
-                (*remote.ip(), remote.port()),
-                (*local.ip(), local.port()),
-            )
-            .0;
-        tcb.iss = iss;
-        tcb.snd_una = iss;
-        tcb.snd_nxt = iss;
-        tcb.snd_max = iss;
-        tcb.recover = iss;
+        let (iss, ts_offset) = self.tcp_isn(now, local, remote);
+        tcb.start(iss, ts_offset);
         tcb.irs = seg.seq_number;
         tcb.rcv_nxt = seg.seq_number + 1;
         tcb.rcv_wup = tcb.rcv_nxt;
@@ -221,12 +224,8 @@ impl Stack {
         if let Some(listener) = self.tcp.listener_at(index, generation) {
             listener.syn_queue += 1;
         }
-        let mut env = Env {
-            now,
-            config: &self.config,
-            counters: &mut self.counters,
-        };
-        self.tcp.settle(child, &mut env);
+        let (mut env, table) = self.tcp_env(now);
+        table.settle(child, &mut env);
     }
 
     /// Runs the connection timers due at `now`.
@@ -234,19 +233,15 @@ impl Stack {
         if self.tcp.advance_timers(now) == 0 {
             return;
         }
-        let fired = self.tcp.take_fired();
-        let mut env = Env {
-            now,
-            config: &self.config,
-            counters: &mut self.counters,
-        };
+        let (mut env, table) = self.tcp_env(now);
+        let fired = table.take_fired();
         for &index in &fired {
-            if let Some(tcb) = self.tcp.conn_at(index) {
+            if let Some(tcb) = table.conn_at(index) {
                 tcb.on_timers(&mut env);
-                self.tcp.settle(index, &mut env);
+                table.settle(index, &mut env);
             }
         }
-        self.tcp.return_fired(fired);
+        table.return_fired(fired);
     }
 
     /// Writes the segments connections have due into device buffers through `emit`. Returns
@@ -273,22 +268,14 @@ impl Stack {
                 }
                 sent += 1;
                 burst += 1;
-                let mut env = Env {
-                    now,
-                    config: &self.config,
-                    counters: &mut self.counters,
-                };
-                if let Some(tcb) = self.tcp.conn_at(index) {
+                let (mut env, table) = self.tcp_env(now);
+                if let Some(tcb) = table.conn_at(index) {
                     tcb.on_sent(&mut env, &seg);
                 }
             }
-            let mut env = Env {
-                now,
-                config: &self.config,
-                counters: &mut self.counters,
-            };
+            let (mut env, table) = self.tcp_env(now);
             // It had its turn: only a later event (an ACK, a write, a timer) queues it again.
-            self.tcp.settle_flushed(index, &mut env);
+            table.settle_flushed(index, &mut env);
         }
         (sent, false)
     }

@@ -17,7 +17,7 @@ use super::Stack;
 use crate::stats::Counter;
 use crate::tcp::listen::{Listener, ListenerStats};
 use crate::tcp::table::{Socket, stale};
-use crate::tcp::tcb::{Env, Tcb};
+use crate::tcp::tcb::Tcb;
 use crate::tcp::{SocketHandle, State};
 use crate::time::Instant;
 
@@ -60,17 +60,6 @@ pub struct TcpInfo {
 }
 
 impl Stack {
-    fn env(&mut self, now: Instant) -> (Env<'_>, &mut crate::tcp::table::Table) {
-        (
-            Env {
-                now,
-                config: &self.config,
-                counters: &mut self.counters,
-            },
-            &mut self.tcp,
-        )
-    }
-
     /// A new TCP socket, neither bound nor connected (`socket(2)`; tokio's `TcpSocket::new_v4`).
     pub fn tcp_socket(&mut self) -> SocketHandle {
         let tcb = Box::new(Tcb::new(&self.config, Instant::ZERO));
@@ -223,30 +212,13 @@ impl Stack {
             self.tcp.hold_port(h.index, port, false);
             SocketAddrV4::new(ip, port)
         };
-        let iss = self.secrets.isn(
-            now,
-            (*local.ip(), local.port()),
-            (*remote.ip(), remote.port()),
-        );
-        let ts_offset = self
-            .secrets
-            .isn(
-                Instant::ZERO,
-                (*remote.ip(), remote.port()),
-                (*local.ip(), local.port()),
-            )
-            .0;
-        let (mut env, table) = self.env(now);
+        let (iss, ts_offset) = self.tcp_isn(now, local, remote);
+        let (mut env, table) = self.tcp_env(now);
         let tcb = table.conn(h)?;
         tcb.local = local;
         tcb.remote = remote;
         tcb.set_path(hop.iface, hop.next_hop, mtu);
-        tcb.iss = iss;
-        tcb.snd_una = iss;
-        tcb.snd_nxt = iss;
-        tcb.snd_max = iss;
-        tcb.recover = iss;
-        tcb.ts_offset = ts_offset;
+        tcb.start(iss, ts_offset);
         tcb.active = true;
         tcb.last_recv = now;
         tcb.last_progress = now;
@@ -394,7 +366,7 @@ impl Stack {
     /// Shuts down one or both directions (`shutdown(2)`). Shutting down writing queues a FIN
     /// after the buffered data; shutting down reading makes reads return `Ok(0)`.
     pub fn tcp_shutdown(&mut self, h: SocketHandle, how: Shutdown) -> io::Result<()> {
-        let (mut env, table) = self.env(Instant::ZERO);
+        let (mut env, table) = self.tcp_env(Instant::ZERO);
         let tcb = table.conn(h)?;
         if matches!(how, Shutdown::Read | Shutdown::Both) {
             tcb.read_shutdown = true;
@@ -433,7 +405,7 @@ impl Stack {
             Some(Socket::Listener(_)) => self.close_listener(now, h),
             Some(Socket::Conn(tcb)) if tcb.orphan => {}
             Some(Socket::Conn(_)) => {
-                let (mut env, table) = self.env(now);
+                let (mut env, table) = self.tcp_env(now);
                 let Ok(tcb) = table.conn(h) else { return };
                 tcb.orphan = true;
                 tcb.read_waker = None;
@@ -470,7 +442,7 @@ impl Stack {
             return;
         };
         let children: Vec<u32> = listener.accept_queue.drain(..).collect();
-        let (mut env, table) = self.env(now);
+        let (mut env, table) = self.tcp_env(now);
         for child in children {
             if let Some(tcb) = table.conn_at(child) {
                 tcb.parent = None;
@@ -517,7 +489,7 @@ impl Stack {
             self.tcp_close(now, h);
             return;
         }
-        let (mut env, table) = self.env(now);
+        let (mut env, table) = self.tcp_env(now);
         let Ok(tcb) = table.conn(h) else { return };
         tcb.orphan = true;
         if tcb.state.is_synchronized() && tcb.state != State::TimeWait {

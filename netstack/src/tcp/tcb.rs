@@ -312,6 +312,17 @@ impl Tcb {
         shift
     }
 
+    /// Starts the send sequence space at `iss` (nothing sent yet) and the timestamp clock at
+    /// `ts_offset`.
+    pub fn start(&mut self, iss: SeqNumber, ts_offset: u32) {
+        self.iss = iss;
+        self.snd_una = iss;
+        self.snd_nxt = iss;
+        self.snd_max = iss;
+        self.recover = iss;
+        self.ts_offset = ts_offset;
+    }
+
     /// Sets the path and MSS for a route whose link carries `mtu`-byte IP packets.
     pub fn set_path(&mut self, iface: IfaceId, next_hop: Ipv4Addr, mtu: usize) {
         self.iface = iface;
