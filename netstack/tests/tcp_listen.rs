@@ -1,9 +1,9 @@
 //! Listeners on the deterministic simulator, against Linux's rules:
 //!
 //! - The accept queue of a listener with backlog N holds N + 1 connections (`sk_acceptq_is_full`
-//!   compares with `>`); further SYNs are dropped (`TcpExtListenOverflows`,
-//!   `TcpExtListenDrops`, per-listener stats) and the clients' SYN retransmissions get in once
-//!   accept drains the queue.
+//!   compares with `>`); while it is full, SYNs still become requests until two young ones are
+//!   queued (`inet_csk_reqsk_queue_young`), then are dropped (`TcpExtListenOverflows`,
+//!   `TcpExtListenDrops`, per-listener stats); everything gets in once accept drains the queue.
 //! - A final ACK that finds the queue full is dropped (the handshake completes later), or with
 //!   `tcp_abort_on_overflow` answered with a RST.
 //! - The backlog is clamped to `somaxconn`; backlog 0 still admits one.
@@ -17,9 +17,9 @@
 //! - Per-listener stats are kept apart.
 //! - Many clients (five stacks, several connections each) are accepted, get distinct ephemeral
 //!   ports, and every byte reaches the right connection both ways.
-//! - The SYN queue is bounded by the backlog (Linux's `inet_csk_reqsk_queue_is_full`): beyond
-//!   it, SYNs are dropped (`TcpExtTCPReqQFullDrop`) with `tcp_syncookies = 0`, and answered
-//!   with SYN cookies with the default `tcp_syncookies = 1` (ignored: not implemented).
+//! - The SYN queue holds `roundup_pow_of_two(max(8, min(backlog, tcp_max_syn_backlog)) + 1)`
+//!   (Linux's `reqsk_queue_alloc`): beyond it, SYNs are dropped (`TcpExtTCPReqQFullDrop`) with
+//!   `tcp_syncookies = 0`, and answered with SYN cookies with the default `tcp_syncookies = 1`.
 
 #[path = "support/apps.rs"]
 mod apps;
@@ -63,58 +63,55 @@ fn fill(sim: &mut Sim, max: usize) -> (Vec<SocketHandle>, Option<SocketHandle>) 
 }
 
 #[test]
-fn backlog_n_holds_n_plus_one_and_dropped_syns_get_in_once_accept_drains() {
+fn backlog_n_holds_n_plus_one_then_two_young_requests_then_syns_are_dropped() {
     let (mut sim, cap) = sim_with(2, &StackConfig::default());
     let l = listen(&mut sim, 1, 80, 2);
-    let (queued, late) = fill(&mut sim, 10);
-    assert_eq!(queued.len(), 3, "backlog 2 holds 3");
-    let late = late.expect("the fourth waits");
-    assert_eq!(sim.stacks[1].tcp_listener_queues(l).unwrap(), (3, 0));
-    let t_late = cap.find(|x| x.from == 0 && x.syn).last().unwrap().at;
-
-    // Its SYN and the retransmission at 1 s were dropped silently; no SYN-ACK.
-    sim.advance(ms(2_000));
+    let (ok, late) = fill(&mut sim, 10);
+    // Backlog 2 queues 3. The next two SYNs still find fewer than two young requests and
+    // become requests; their final ACKs overflow (the clients believe they are connected).
+    // The sixth SYN finds two young requests and is dropped.
+    assert_eq!(ok.len(), 5);
+    let late = late.expect("the sixth waits");
+    assert_eq!(sim.stacks[1].tcp_listener_queues(l).unwrap(), (3, 2));
     let stats = sim.stacks[1].tcp_listener_stats(l).unwrap();
-    assert_eq!((stats.overflows, stats.drops), (2, 2), "{stats:?}");
+    assert_eq!((stats.overflows, stats.drops), (3, 3), "{stats:?}");
     assert_eq!((stats.established, stats.accepted), (3, 0));
     let n = sim.stacks[1].counters();
-    assert_eq!(n.get(Counter::TcpExtListenOverflows), 2);
-    assert_eq!(n.get(Counter::TcpExtListenDrops), 2);
+    assert_eq!(n.get(Counter::TcpExtListenOverflows), 3);
+    assert_eq!(n.get(Counter::TcpExtListenDrops), 3);
     let late_port = sim.stacks[0].tcp_local_addr(late).unwrap().port();
     assert!(
         cap.find(|x| x.from == 1 && x.dst.port() == late_port)
-            .is_empty()
+            .is_empty(),
+        "no SYN-ACK for a dropped SYN"
     );
 
-    // Accept one: the retransmission at 3 s gets in.
-    let (first, peer) = accept(&mut sim.stacks[1], l).expect("queued");
-    assert_eq!(peer, sim.stacks[0].tcp_local_addr(queued[0]).unwrap());
-    assert!(run_until(&mut sim, ms(2_000), |s| connected(s, 0, late)));
-    assert!(
-        near(sim.now - t_late, secs(3), ms(5)),
-        "in at {:?}",
-        sim.now - t_late
-    );
+    // Accept as connections come: the half-open ones complete on their SYN-ACK
+    // retransmission, the dropped one on its SYN retransmission.
+    let mut accepted = Vec::new();
+    let mut order = Vec::new();
+    assert!(run_until(&mut sim, secs(5), |sim| {
+        while let Some((h, peer)) = accept(&mut sim.stacks[1], l) {
+            accepted.push(h);
+            order.push(peer);
+        }
+        accepted.len() == 6
+    }));
+    assert!(connected(&mut sim, 0, late));
     assert_eq!(
         cap.find(|x| x.from == 0 && x.syn && x.src.port() == late_port)
             .len(),
-        3
+        2,
+        "one SYN retransmission"
     );
-    sim.advance(ms(10));
-
-    // The queue is FIFO and every connection works.
-    let mut accepted = vec![first];
-    let mut order = Vec::new();
-    while let Some((h, peer)) = accept(&mut sim.stacks[1], l) {
-        accepted.push(h);
-        order.push(peer);
-    }
-    let expect: Vec<_> = [queued[1], queued[2], late]
+    // FIFO in the order the handshakes completed.
+    let expect: Vec<_> = ok
         .iter()
+        .chain([&late])
         .map(|c| sim.stacks[0].tcp_local_addr(*c).unwrap())
         .collect();
     assert_eq!(order, expect);
-    for (c, s) in queued.iter().chain([&late]).zip(&accepted) {
+    for (c, s) in ok.iter().chain([&late]).zip(&accepted) {
         write_now(&mut sim.stacks[0], *c, b"ping").unwrap();
         let mut got = Vec::new();
         assert!(run_until(&mut sim, ms(500), |sim| {
@@ -123,7 +120,7 @@ fn backlog_n_holds_n_plus_one_and_dropped_syns_get_in_once_accept_drains() {
         }));
     }
     let stats = sim.stacks[1].tcp_listener_stats(l).unwrap();
-    assert_eq!((stats.established, stats.accepted), (4, 4));
+    assert_eq!((stats.established, stats.accepted), (6, 6));
 }
 
 /// Backlog 2 with two connections queued, then two clients at once: both SYNs are taken, the
@@ -204,16 +201,18 @@ fn the_backlog_is_clamped_to_somaxconn_and_zero_still_admits_one() {
     };
     let (mut sim, _cap) = sim_with(2, &config);
     let l = listen(&mut sim, 1, 80, 1024);
-    let (queued, late) = fill(&mut sim, 10);
-    assert_eq!(queued.len(), 2, "somaxconn 1 holds 2 whatever the backlog");
+    let (ok, late) = fill(&mut sim, 10);
+    // Two queued (somaxconn 1 holds 2 whatever the backlog), then two young requests.
+    assert_eq!(ok.len(), 4);
     assert!(late.is_some());
-    assert_eq!(sim.stacks[1].tcp_listener_queues(l).unwrap(), (2, 0));
+    assert_eq!(sim.stacks[1].tcp_listener_queues(l).unwrap(), (2, 2));
+    assert_eq!(sim.stacks[1].tcp_listener_stats(l).unwrap().backlog, 1);
 
     let (mut sim, _cap) = sim_with(2, &StackConfig::default());
     let l = listen(&mut sim, 1, 80, 0);
-    let (queued, _) = fill(&mut sim, 10);
-    assert_eq!(queued.len(), 1, "backlog 0 holds 1");
-    assert_eq!(sim.stacks[1].tcp_listener_queues(l).unwrap(), (1, 0));
+    let (ok, _) = fill(&mut sim, 10);
+    assert_eq!(ok.len(), 3, "backlog 0 holds 1, then two young requests");
+    assert_eq!(sim.stacks[1].tcp_listener_queues(l).unwrap(), (1, 2));
 }
 
 #[test]
@@ -260,12 +259,17 @@ fn each_listener_keeps_its_own_stats() {
     sim.advance(ms(100));
     let sa = sim.stacks[1].tcp_listener_stats(a).unwrap();
     let sb = sim.stacks[1].tcp_listener_stats(b).unwrap();
-    // A: one in, the next one's SYN dropped (once: its retransmission is not due yet).
-    assert_eq!((sa.established, sa.accepted, sa.overflows), (1, 0, 1));
+    // A: one in, two final ACKs overflowed, the fourth SYN dropped (once: no retransmission
+    // is due yet).
+    assert_eq!((sa.established, sa.accepted, sa.overflows), (1, 0, 3));
+    assert_eq!((sa.accept_queue_len, sa.syn_queue_len), (1, 2));
     assert_eq!(sa.drops, sa.overflows);
     assert_eq!(
         sb,
         ListenerStats {
+            backlog: 8,
+            syn_backlog: 16,
+            accept_queue_len: 1,
             established: 2,
             accepted: 1,
             ..ListenerStats::default()
@@ -513,12 +517,32 @@ fn a_listener_reopens_on_a_port_its_old_connections_hold_in_time_wait() {
     let (_c2, _s2) = establish(&mut sim, 0, 1, l2, 80);
 }
 
-/// Four clients connect at the same instant to a listener with backlog 3: the SYN queue (3)
-/// is full for the fourth. Returns the clients and the listener.
-fn four_at_once(sim: &mut Sim) -> (Vec<SocketHandle>, SocketHandle) {
-    let l = listen(sim, 1, 80, 3);
-    let clients = (0..4).map(|_| connect(sim, 0, 1, 80)).collect();
-    (clients, l)
+/// Twenty clients connect at the same instant to a listener with `backlog` whose SYN queue
+/// holds 16 (`reqsk_queue_alloc`: max(8, min(backlog, tcp_max_syn_backlog)) + 1 rounded up to
+/// a power of two); the server accepts whatever completes. Returns the clients, the listener,
+/// the accepted connections and the largest SYN queue seen.
+fn twenty_at_once(
+    sim: &mut Sim,
+    backlog: u32,
+    until: std::time::Duration,
+) -> (Vec<SocketHandle>, SocketHandle, usize, usize) {
+    let l = listen(sim, 1, 80, backlog);
+    assert_eq!(sim.stacks[1].tcp_listener_stats(l).unwrap().syn_backlog, 16);
+    // Addresses resolved first: a burst of SYNs would overflow the ARP queue.
+    refresh_arp(sim, 0, 1);
+    refresh_arp(sim, 1, 0);
+    let clients: Vec<_> = (0..20).map(|_| connect(sim, 0, 1, 80)).collect();
+    let mut accepted = 0;
+    let mut max_syn_queue = 0;
+    run_until(sim, until, |sim| {
+        while accept(&mut sim.stacks[1], l).is_some() {
+            accepted += 1;
+        }
+        let (_, syn) = sim.stacks[1].tcp_listener_queues(l).unwrap();
+        max_syn_queue = max_syn_queue.max(syn);
+        false
+    });
+    (clients, l, accepted, max_syn_queue)
 }
 
 #[test]
@@ -528,37 +552,60 @@ fn a_full_syn_queue_drops_syns_without_syncookies() {
         ..StackConfig::default()
     };
     let (mut sim, _cap) = sim_with(2, &config);
-    let (clients, l) = four_at_once(&mut sim);
-    sim.advance(ms(500));
-    let in_now = clients
-        .iter()
-        .filter(|c| connected(&mut sim, 0, **c))
-        .count();
-    assert_eq!(in_now, 3);
+    // Backlog 15: SYN queue 16, accept queue 16.
+    let (clients, l, accepted, max_syn) = twenty_at_once(&mut sim, 15, ms(500));
+    assert_eq!(accepted, 16);
+    assert_eq!(max_syn, 16);
     let n = sim.stacks[1].counters();
-    assert_eq!(n.get(Counter::TcpExtTCPReqQFullDrop), 1);
-    assert_eq!(n.get(Counter::TcpExtListenDrops), 1);
+    assert_eq!(n.get(Counter::TcpExtTCPReqQFullDrop), 4);
+    assert_eq!(n.get(Counter::TcpExtListenDrops), 4);
     assert_eq!(n.get(Counter::TcpExtListenOverflows), 0);
+    assert_eq!(n.get(Counter::TcpExtSyncookiesSent), 0);
     let stats = sim.stacks[1].tcp_listener_stats(l).unwrap();
-    assert_eq!((stats.drops, stats.overflows), (1, 0));
-    // The SYN retransmission at 1 s gets in: the accept queue (backlog 3) holds 4.
-    sim.advance(ms(600));
+    assert_eq!((stats.drops, stats.overflows), (4, 0));
+    // The SYN retransmissions at 1 s get in.
+    let mut more = 0;
+    assert!(run_until(&mut sim, secs(1), |sim| {
+        while accept(&mut sim.stacks[1], l).is_some() {
+            more += 1;
+        }
+        more == 4
+    }));
     assert!(clients.iter().all(|c| connected(&mut sim, 0, *c)));
-    assert_eq!(sim.stacks[1].tcp_listener_queues(l).unwrap(), (4, 0));
 }
 
 #[test]
-#[ignore = "SYN cookies are the listen-backlog issue's work (issue 6); run with --ignored to see it fail"]
 fn a_full_syn_queue_answers_with_syncookies_by_default() {
-    let (mut sim, _cap) = sim_with(2, &StackConfig::default());
-    let (clients, l) = four_at_once(&mut sim);
-    sim.advance(ms(500));
-    // Linux (`tcp_conn_request`, tcp_syncookies = 1): the fourth SYN gets a cookie SYN-ACK and
-    // its final ACK creates the connection; nobody waits for a retransmission.
-    let n = sim.stacks[1].counters();
-    assert_eq!(n.get(Counter::TcpExtSyncookiesSent), 1);
-    assert_eq!(n.get(Counter::TcpExtSyncookiesRecv), 1);
-    assert_eq!(n.get(Counter::TcpExtTCPReqQFullDrop), 0);
+    // Backlog 20 with tcp_max_syn_backlog 8: SYN queue 16, accept queue 21, so the cookie
+    // ACKs (which arrive right behind the 16 final ACKs) find room.
+    let config = StackConfig {
+        tcp_max_syn_backlog: 8,
+        ..StackConfig::default()
+    };
+    let (mut sim, cap) = sim_with(2, &config);
+    let (clients, l, accepted, max_syn) = twenty_at_once(&mut sim, 20, ms(100));
+    // Linux (`tcp_v4_conn_request`, tcp_syncookies = 1): the SYNs beyond the SYN queue get a
+    // cookie SYN-ACK and their final ACKs create the connections; nobody waits for a
+    // retransmission.
+    assert_eq!(accepted, 20);
+    assert_eq!(max_syn, 16);
     assert!(clients.iter().all(|c| connected(&mut sim, 0, *c)));
-    assert_eq!(sim.stacks[1].tcp_listener_queues(l).unwrap(), (4, 0));
+    let n = sim.stacks[1].counters();
+    assert_eq!(n.get(Counter::TcpExtTCPReqQFullDoCookies), 4);
+    assert_eq!(n.get(Counter::TcpExtSyncookiesSent), 4);
+    assert_eq!(n.get(Counter::TcpExtSyncookiesRecv), 4);
+    assert_eq!(n.get(Counter::TcpExtSyncookiesFailed), 0);
+    assert_eq!(n.get(Counter::TcpExtTCPReqQFullDrop), 0);
+    assert_eq!(n.get(Counter::TcpPassiveOpens), 20);
+    let stats = sim.stacks[1].tcp_listener_stats(l).unwrap();
+    assert_eq!(
+        (stats.syncookies_sent, stats.syncookies_recv, stats.drops),
+        (4, 4, 0)
+    );
+    assert_eq!(
+        cap.find(|x| x.from == 0 && x.syn).len(),
+        20,
+        "no SYN retransmitted"
+    );
+    assert_eq!(sim.stacks[1].tcp_listener_queues(l).unwrap(), (0, 0));
 }

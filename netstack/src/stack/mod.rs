@@ -13,6 +13,7 @@
 mod frag;
 mod iface;
 mod input;
+mod listen;
 mod output;
 mod reasm;
 mod tcp;

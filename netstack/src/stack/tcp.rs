@@ -1,5 +1,6 @@
-//! The stack's TCP paths: segment input (connection, listener, or closed port), the output
-//! flush that writes segments straight into device buffers, and the connection timers.
+//! The stack's TCP paths: segment input (to a connection, else to a listener in
+//! `stack/listen.rs`, else a closed port), the output flush that writes segments straight into
+//! device buffers, and the connection timers.
 //!
 //! Output copies each payload byte once, from the send buffer into the device's frame buffer;
 //! headers are written in place around it. Only when the next hop's MAC address is unknown is
@@ -14,7 +15,7 @@ use crate::stats::Counter;
 use crate::tcp::State;
 use crate::tcp::input::Verdict;
 use crate::tcp::output::{Kind, Segment};
-use crate::tcp::table::{Socket, Table};
+use crate::tcp::table::Table;
 use crate::tcp::tcb::{Env, Tcb};
 use crate::time::Instant;
 use crate::wire::SeqNumber;
@@ -69,30 +70,18 @@ impl Stack {
             if self.accept_overflow(now, index, ip, seg) {
                 return;
             }
-            let (mut env, table) = self.tcp_env(now);
-            let Some(tcb) = table.conn_at(index) else {
-                return;
-            };
-            let verdict = tcb.on_segment(&mut env, seg, payload);
-            if verdict == Verdict::Reopen {
-                tcb.close_with(&mut env, None);
-            }
-            table.settle(index, &mut env);
-            match verdict {
-                Verdict::Done => return,
+            match self.conn_segment(now, index, seg, payload) {
+                Verdict::Done | Verdict::Established => return,
                 Verdict::Reset => {
                     self.send_reset(now, ip, seg);
                     return;
                 }
-                Verdict::Established => {
-                    self.child_established(index);
-                    return;
-                }
+                // A new SYN for a connection in TIME_WAIT: the listener may take it.
                 Verdict::Reopen => {}
             }
         }
         if let Some(listener) = self.tcp.find_listener(local) {
-            self.listen_input(now, listener, ip, seg, local, remote);
+            self.listen_input(now, listener, ip, seg, payload, local, remote);
             return;
         }
         if !seg.flags.contains(TcpFlags::RST) {
@@ -100,132 +89,38 @@ impl Stack {
         }
     }
 
-    /// The handshake's final ACK for a listener's child whose accept queue is full: dropped
-    /// (the SYN-ACK will be retransmitted), or with `tcp_abort_on_overflow` answered with a RST.
-    /// Returns true if the segment was consumed.
-    fn accept_overflow(&mut self, now: Instant, index: u32, ip: &Ipv4Repr, seg: &TcpRepr) -> bool {
-        let Some(tcb) = self.tcp.conn_at(index) else {
-            return false;
-        };
-        if tcb.state != State::SynReceived
-            || seg.ack_number.is_none()
-            || seg.flags.intersects(TcpFlags::RST | TcpFlags::SYN)
-        {
-            return false;
-        }
-        let Some((p, g)) = tcb.parent else {
-            return false;
-        };
-        let Some(listener) = self.tcp.listener_at(p, g) else {
-            return false;
-        };
-        if !listener.accept_queue_full() {
-            return false;
-        }
-        listener.stats.overflows += 1;
-        listener.stats.drops += 1;
-        self.counters.inc(Counter::TcpExtListenOverflows);
-        self.counters.inc(Counter::TcpExtListenDrops);
-        if self.config.tcp_abort_on_overflow {
-            let (mut env, table) = self.tcp_env(now);
-            if let Some(tcb) = table.conn_at(index) {
-                tcb.close_with(&mut env, None);
-            }
-            table.settle(index, &mut env);
-            self.send_reset(now, ip, seg);
-        }
-        true
-    }
-
-    /// A child finished its handshake: into the accept queue, and wake the acceptor.
-    fn child_established(&mut self, index: u32) {
-        let Some(tcb) = self.tcp.conn_at(index) else {
-            return;
-        };
-        let Some((p, g)) = tcb.parent else {
-            return;
-        };
-        tcb.in_accept_queue = true;
-        if let Some(listener) = self.tcp.listener_at(p, g) {
-            listener.syn_queue = listener.syn_queue.saturating_sub(1);
-            listener.accept_queue.push_back(index);
-            listener.stats.established += 1;
-            listener.wake();
-        }
-    }
-
-    /// A segment for a listener (RFC 9293 section 3.10.7.2).
-    fn listen_input(
+    /// Runs a segment through connection `index` and settles what it changed: a completed
+    /// handshake joins the listener's accept queue, a reset request is counted. The caller
+    /// answers a `Reset` verdict.
+    pub(super) fn conn_segment(
         &mut self,
         now: Instant,
         index: u32,
-        ip: &Ipv4Repr,
         seg: &TcpRepr,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
-    ) {
-        if seg.flags.contains(TcpFlags::RST) {
-            return;
-        }
-        if seg.ack_number.is_some() {
-            self.send_reset(now, ip, seg);
-            return;
-        }
-        if !seg.flags.contains(TcpFlags::SYN) || seg.flags.contains(TcpFlags::FIN) {
-            return;
-        }
-        let generation = self.tcp.handle(index).generation;
-        let Some(listener) = self.tcp.listener_at(index, generation) else {
-            return;
-        };
-        if listener.accept_queue_full() {
-            listener.stats.overflows += 1;
-            listener.stats.drops += 1;
-            self.counters.inc(Counter::TcpExtListenOverflows);
-            self.counters.inc(Counter::TcpExtListenDrops);
-            return;
-        }
-        if listener.syn_queue >= listener.backlog.max(1) {
-            listener.stats.drops += 1;
-            self.counters.inc(Counter::TcpExtTCPReqQFullDrop);
-            self.counters.inc(Counter::TcpExtListenDrops);
-            return;
-        }
-        let inherited = listener.inherited;
-        let Some(hop) = self.routes.lookup(remote.ip().to_owned()) else {
-            self.counters.inc(Counter::IpOutNoRoutes);
-            return;
-        };
-        let mtu = self.ifaces[usize::from(hop.iface.0)].config.mtu;
-        let mut tcb = Box::new(Tcb::new(&self.config, now));
-        tcb.local = local;
-        tcb.remote = remote;
-        tcb.set_path(hop.iface, hop.next_hop, mtu);
-        tcb.nodelay = inherited.nodelay;
-        tcb.keepalive = inherited.keepalive;
-        tcb.send.set_limit(inherited.send_buffer);
-        tcb.recv.set_limit(inherited.recv_buffer);
-        let (iss, ts_offset) = self.tcp_isn(now, local, remote);
-        tcb.start(iss, ts_offset);
-        tcb.irs = seg.seq_number;
-        tcb.rcv_nxt = seg.seq_number + 1;
-        tcb.rcv_wup = tcb.rcv_nxt;
-        tcb.rcv_adv = tcb.rcv_nxt;
-        tcb.negotiate(&self.config, &seg.options);
-        tcb.snd_wnd = usize::from(seg.window_len);
-        tcb.max_snd_wnd = tcb.snd_wnd;
-        tcb.snd_wl1 = seg.seq_number;
-        tcb.snd_wl2 = iss;
-        tcb.state = State::SynReceived;
-        tcb.parent = Some((index, generation));
-        let child = self.tcp.insert(Socket::Conn(tcb));
-        self.tcp.hold_port(child, local.port(), false);
-        self.tcp.hash(child);
-        if let Some(listener) = self.tcp.listener_at(index, generation) {
-            listener.syn_queue += 1;
-        }
+        payload: &[u8],
+    ) -> Verdict {
         let (mut env, table) = self.tcp_env(now);
-        table.settle(child, &mut env);
+        let Some(tcb) = table.conn_at(index) else {
+            return Verdict::Done;
+        };
+        let request = tcb
+            .parent
+            .filter(|_| tcb.state == State::SynReceived && !tcb.active);
+        let verdict = tcb.on_segment(&mut env, seg, payload);
+        if verdict == Verdict::Reopen {
+            tcb.close_with(&mut env, None);
+        }
+        let reset = seg.flags.contains(TcpFlags::RST) && tcb.state == State::Closed;
+        table.settle(index, &mut env);
+        if let Some(parent) = request
+            && reset
+        {
+            self.embryonic_reset(parent);
+        }
+        if verdict == Verdict::Established {
+            self.child_established(index);
+        }
+        verdict
     }
 
     /// Runs the connection timers due at `now`.
@@ -236,8 +131,10 @@ impl Stack {
         let (mut env, table) = self.tcp_env(now);
         let fired = table.take_fired();
         for &index in &fired {
+            table.prepare_request_timer(index, env.config.tcp_synack_retries);
             if let Some(tcb) = table.conn_at(index) {
                 tcb.on_timers(&mut env);
+                table.after_request_timer(index);
                 table.settle(index, &mut env);
             }
         }

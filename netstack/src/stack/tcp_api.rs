@@ -133,7 +133,7 @@ impl Stack {
             return Err(io::ErrorKind::AddrInUse.into());
         }
         let tcb = self.tcp.conn(h)?;
-        let listener = Listener::from_socket(tcb, backlog, self.config.somaxconn);
+        let listener = Listener::from_socket(tcb, backlog, &self.config);
         self.tcp.add_listener(h.index, local)?;
         self.tcp
             .replace(h.index, Socket::Listener(Box::new(listener)));
@@ -590,9 +590,9 @@ impl Stack {
         Ok(())
     }
 
-    /// A listener's counters.
+    /// A listener's queues and counters.
     pub fn tcp_listener_stats(&mut self, h: SocketHandle) -> io::Result<ListenerStats> {
-        Ok(self.tcp.listener(h)?.stats)
+        Ok(self.tcp.listener(h)?.stats())
     }
 
     /// Connections waiting in a listener's accept queue and SYN queue.

@@ -13,6 +13,8 @@
 //!
 //! F and G are SipHash-1-3 keyed with random secrets, drawn once per stack from the standard
 //! library's randomly seeded `RandomState`. Tests can fix the secrets with [`Secrets::fixed`].
+//! The same secrets key the SYN cookies' hashes ([`Secrets::cookie_hash`], used by
+//! `tcp::cookie`).
 
 use core::net::Ipv4Addr;
 use std::collections::hash_map::RandomState;
@@ -30,6 +32,7 @@ pub struct Secrets {
     isn: RandomState,
     port: RandomState,
     table: RandomState,
+    cookie: RandomState,
     fixed: Option<u64>,
     /// Replaces the keyed hash in ISNs (tests that need sequence numbers near the wrap).
     isn_base: Option<u32>,
@@ -49,6 +52,7 @@ impl Secrets {
             isn: RandomState::new(),
             port: RandomState::new(),
             table: RandomState::new(),
+            cookie: RandomState::new(),
             fixed: None,
             isn_base: None,
             perturbation: vec![0; TABLE_SIZE],
@@ -92,6 +96,18 @@ impl Secrets {
         };
         let m = (now.total_micros() / 4) as u32;
         SeqNumber(m.wrapping_add(f))
+    }
+
+    /// A keyed 32-bit hash of a connection's addresses and `count` for SYN cookies; `which`
+    /// selects one of two independent hash functions.
+    pub fn cookie_hash(
+        &self,
+        local: (Ipv4Addr, u16),
+        remote: (Ipv4Addr, u16),
+        count: u32,
+        which: u8,
+    ) -> u32 {
+        self.hash(&self.cookie, 4, (which, local, remote, count)) as u32
     }
 
     /// Ephemeral port candidates for a connection from `local_ip` to `remote`, in the order to

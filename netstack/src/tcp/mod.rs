@@ -12,6 +12,7 @@
 //! - `timers`: retransmission, delayed ACK, persist, keepalive, TIME_WAIT and FIN_WAIT_2;
 //! - `cc`: congestion control (NewReno);
 //! - `listen`: listeners with their SYN and accept queues;
+//! - [`cookie`]: SYN cookies (the stateless SYN-ACK when the SYN queue is full);
 //! - `table`: the socket table (generational handles), the 4-tuple demultiplexing hash, the
 //!   queue of connections with output pending, and the timer wheel.
 //!
@@ -19,6 +20,7 @@
 
 pub mod assembler;
 pub(crate) mod cc;
+pub mod cookie;
 pub(crate) mod input;
 pub mod isn;
 pub mod listen;

@@ -444,6 +444,51 @@ impl Table {
         }
     }
 
+    /// A listener's request is young no more (its SYN-ACK was retransmitted, or it left the
+    /// SYN queue): its listener's `young` count drops.
+    pub fn leave_young(&mut self, index: u32) {
+        let Some(tcb) = self.conn_at(index) else {
+            return;
+        };
+        if !tcb.young {
+            return;
+        }
+        tcb.young = false;
+        if let Some((p, g)) = tcb.parent
+            && let Some(l) = self.listener_at(p, g)
+        {
+            l.young = l.young.saturating_sub(1);
+        }
+    }
+
+    /// Before a request's timers run: how many SYN-ACK retransmissions its listener allows it
+    /// now (fewer when the SYN queue is crowded).
+    pub fn prepare_request_timer(&mut self, index: u32, configured: u8) {
+        let Some(tcb) = self.conn_at(index) else {
+            return;
+        };
+        if tcb.state != State::SynReceived || tcb.active {
+            return;
+        }
+        let Some((p, g)) = tcb.parent else {
+            return;
+        };
+        let limit = self.listener_at(p, g).map(|l| l.synack_retries(configured));
+        if let Some(tcb) = self.conn_at(index) {
+            tcb.synack_retries = limit;
+        }
+    }
+
+    /// After a request's timers ran: a retransmitted SYN-ACK ends its youth.
+    pub fn after_request_timer(&mut self, index: u32) {
+        if let Some(tcb) = self.conn_at(index)
+            && tcb.young
+            && (tcb.retries > 0 || tcb.state != State::SynReceived)
+        {
+            self.leave_young(index);
+        }
+    }
+
     /// Frees slot `index`: out of every map, its timer cancelled, its port released, its
     /// listener's queues updated; the generation moves on so old handles go stale.
     pub fn free(&mut self, index: u32) {
@@ -465,6 +510,9 @@ impl Table {
                         l.accept_queue.retain(|&i| i != index);
                     } else {
                         l.syn_queue = l.syn_queue.saturating_sub(1);
+                    }
+                    if tcb.young {
+                        l.young = l.young.saturating_sub(1);
                     }
                 }
                 self.release_port(index, tcb.local.port());

@@ -216,6 +216,12 @@ pub(crate) struct Tcb {
     pub parent: Option<(u32, u32)>,
     /// Established and waiting in the parent's accept queue.
     pub in_accept_queue: bool,
+    /// A request in its listener's SYN queue whose SYN-ACK has not been retransmitted yet
+    /// (counted in the listener's `young`).
+    pub young: bool,
+    /// A request's SYN-ACK retransmission limit, set by its listener before the timer runs
+    /// (fewer than `tcp_synack_retries` when the SYN queue is crowded).
+    pub synack_retries: Option<u8>,
     /// In the 4-tuple demultiplexing table.
     pub hashed: bool,
     /// No user handle refers to it any more (closed): freed when it reaches `Closed`.
@@ -295,6 +301,8 @@ impl Tcb {
             write_waker: None,
             parent: None,
             in_accept_queue: false,
+            young: false,
+            synack_retries: None,
             hashed: false,
             orphan: false,
             dirty: false,

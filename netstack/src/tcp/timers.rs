@@ -71,7 +71,7 @@ impl Tcb {
                 let limit = if self.state == State::SynSent {
                     env.config.tcp_syn_retries
                 } else {
-                    env.config.tcp_synack_retries
+                    self.synack_retries.unwrap_or(env.config.tcp_synack_retries)
                 };
                 if self.retries >= limit {
                     let error = self.active.then_some(io::ErrorKind::TimedOut);
