@@ -66,7 +66,11 @@ fn a_cookie_with_timestamps_restores_window_scale_and_sack() {
     assert_eq!(h.counter(Counter::TcpCurrEstab), 1);
     let stats = h.stack.tcp_listener_stats(l).unwrap();
     assert_eq!(
-        (stats.syncookies_sent, stats.syncookies_recv, stats.established),
+        (
+            stats.syncookies_sent,
+            stats.syncookies_recv,
+            stats.established
+        ),
         (1, 1, 1)
     );
     // It works both ways.
@@ -147,14 +151,20 @@ fn forged_and_expired_cookies_are_rejected_with_a_reset() {
     let mut h = always_cookies();
     let l = h.listen(script::LISTEN_PORT);
     // No cookie sent yet: a stray ACK is a plain RST, not a cookie failure.
-    h.inject(0, seg(".").seq(1).ack(12345).ports(40000, script::LISTEN_PORT));
+    h.inject(
+        0,
+        seg(".").seq(1).ack(12345).ports(40000, script::LISTEN_PORT),
+    );
     h.expect(seg("R").ports(script::LISTEN_PORT, 40000));
     assert_eq!(h.counter(Counter::TcpExtSyncookiesFailed), 0);
 
     h.inject(1_000, seg("S").seq(0).win(65535).with_opts(PeerOpts::NONE));
     h.expect(seg("S.").seq(0).ack(1));
     // Wrong acknowledgment number (one the attacker made up) from another port.
-    h.inject(1_010, seg(".").seq(1).ack(777).ports(40001, script::LISTEN_PORT));
+    h.inject(
+        1_010,
+        seg(".").seq(1).ack(777).ports(40001, script::LISTEN_PORT),
+    );
     h.expect(seg("R").ports(script::LISTEN_PORT, 40001));
     // The right cookie, wrong client sequence number.
     h.inject(1_020, seg(".").seq(5_001).ack(1));
@@ -204,7 +214,10 @@ fn a_cookie_ack_that_finds_the_accept_queue_full_is_dropped() {
     let l = l.expect("listen");
     h.stack_port = Some(script::LISTEN_PORT);
     // One connection fills a backlog-0 accept queue.
-    h.inject(0, seg("S").seq(0).win(65535).ports(40000, script::LISTEN_PORT));
+    h.inject(
+        0,
+        seg("S").seq(0).win(65535).ports(40000, script::LISTEN_PORT),
+    );
     let first = h.take_sent();
     assert_eq!(first.len(), 1);
     let cookie = first[0].abs_seq;
@@ -212,7 +225,11 @@ fn a_cookie_ack_that_finds_the_accept_queue_full_is_dropped() {
         5,
         seg(".")
             .seq(1)
-            .ack(cookie.wrapping_add(1).wrapping_sub(h.stack_isn().unwrap_or(0)))
+            .ack(
+                cookie
+                    .wrapping_add(1)
+                    .wrapping_sub(h.stack_isn().unwrap_or(0)),
+            )
             .ports(40000, script::LISTEN_PORT),
     );
     assert_eq!(h.stack.tcp_listener_queues(l).unwrap(), (1, 0));
@@ -226,7 +243,10 @@ fn a_cookie_ack_that_finds_the_accept_queue_full_is_dropped() {
     assert_eq!(h.counter(Counter::TcpExtListenOverflows), 1);
     assert_eq!(h.counter(Counter::TcpExtSyncookiesRecv), 2);
     let stats = h.stack.tcp_listener_stats(l).unwrap();
-    assert_eq!((stats.overflows, stats.drops, stats.accept_queue_len), (1, 1, 1));
+    assert_eq!(
+        (stats.overflows, stats.drops, stats.accept_queue_len),
+        (1, 1, 1)
+    );
 
     // Accept makes room; the retransmitted data brings the cookie again.
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -271,7 +291,12 @@ fn a_crowded_syn_queue_gives_old_requests_fewer_retries() {
     let l = h.listen(script::LISTEN_PORT);
     assert_eq!(h.stack.tcp_listener_stats(l).unwrap().syn_backlog, 16);
     for i in 0..12 {
-        h.inject_now(seg("S").seq(0).win(65535).ports(PEER_PORT + i, script::LISTEN_PORT));
+        h.inject_now(
+            seg("S")
+                .seq(0)
+                .win(65535)
+                .ports(PEER_PORT + i, script::LISTEN_PORT),
+        );
     }
     h.run_until(6_990);
     assert_eq!(h.stack.tcp_listener_queues(l).unwrap(), (0, 12));

@@ -220,6 +220,13 @@ impl Sim {
         self.tap = Some(Box::new(tap));
     }
 
+    /// Puts `frame` on the link now as if stack `from` had sent it (a crafted or spoofed
+    /// frame, e.g. an attacker's SYN flood); the link's rate, queue and faults apply to it
+    /// like to any frame `from` sends.
+    pub fn inject(&mut self, from: usize, frame: Vec<u8>) {
+        self.send(from, frame);
+    }
+
     /// Frames on the link now.
     pub fn in_flight(&self) -> usize {
         self.queue.len()
