@@ -164,7 +164,7 @@ fn four_clients_with_early_data(sim: &mut Sim) -> (SocketHandle, Vec<SocketHandl
 fn an_overflowing_final_ack_waits_for_accept_and_loses_no_early_data() {
     let (mut sim, cap) = sim_with(2, &StackConfig::default());
     let (l, clients, data) = four_clients_with_early_data(&mut sim);
-    let mut sent = vec![16_384; 4];
+    let mut sent = [16_384; 4];
     // Accept stays paused for 5 s while the clients keep writing.
     run_until(&mut sim, secs(5), |sim| {
         for (i, &c) in clients.iter().enumerate() {
