@@ -280,6 +280,26 @@ fn each_listener_keeps_its_own_stats() {
         n.get(Counter::TcpExtListenOverflows),
         sa.overflows + sb.overflows
     );
+    // The nstat-style report lists both listeners after the global counters.
+    let report = sim.stacks[1].nstat();
+    assert_eq!(
+        report
+            .listeners
+            .iter()
+            .map(|r| (r.local.port(), r.stats))
+            .collect::<Vec<_>>(),
+        [(80, sa), (81, sb)]
+    );
+    let text = report.to_string();
+    assert!(text.contains("TcpExtListenOverflows           3"), "{text}");
+    assert!(
+        text.contains("10.0.0.2:80           accept 1/0 syn 2/16 overflows 3 drops 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("10.0.0.2:81           accept 1/8 syn 0/16 overflows 0"),
+        "{text}"
+    );
     // Stats are for listeners only.
     let e = sim.stacks[0].tcp_listener_stats(c1).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);

@@ -16,11 +16,13 @@ mod input;
 mod listen;
 mod output;
 mod reasm;
+mod report;
 mod tcp;
 mod tcp_api;
 mod udp;
 
 pub use iface::InterfaceConfig;
+pub use report::{ListenerReport, Nstat};
 pub use tcp_api::TcpInfo;
 
 use crate::config::StackConfig;

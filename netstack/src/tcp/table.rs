@@ -184,6 +184,20 @@ impl Table {
             .copied()
     }
 
+    /// Every listener: its handle and the listener, ordered by local address.
+    pub fn listeners(&self) -> Vec<(SocketHandle, &Listener)> {
+        let mut all: Vec<_> = self
+            .listeners
+            .values()
+            .filter_map(|&i| match &self.slots[i as usize].socket {
+                Some(Socket::Listener(l)) => Some((self.handle(i), &**l)),
+                _ => None,
+            })
+            .collect();
+        all.sort_by_key(|(_, l)| (u32::from(*l.local.ip()), l.local.port()));
+        all
+    }
+
     /// Whether a 4-tuple is taken.
     pub fn tuple_in_use(&self, local: SocketAddrV4, remote: SocketAddrV4) -> bool {
         self.conns.contains_key(&(local, remote))
