@@ -48,7 +48,6 @@ fn tsecr_follows_the_ts_recent_rules_for_out_of_order_data() {
 /// it is answered with an ACK and dropped, data included (Linux counts `PAWSEstab`). This is
 /// what protects a fast connection from old duplicates after the sequence numbers wrap.
 #[test]
-#[ignore = "PAWS is the loss-recovery issue's work (issue 5); run with --ignored to see it fail"]
 fn paws_drops_a_segment_with_an_old_timestamp() {
     let mut h = Script::new();
     let (_, c) = h.passive_open(PeerOpts::FULL);
@@ -65,6 +64,56 @@ fn paws_drops_a_segment_with_an_old_timestamp() {
     // The real segment, with a current TSval, is taken.
     h.inject(1020, seg("P.").seq(101).ack(1).len(100));
     h.expect(seg(".").seq(1).ack(201));
+}
+
+/// RFC 7323 5.3 and Linux's `tcp_validate_incoming`: "Reset is accepted even if it did not
+/// pass PAWS".
+#[test]
+fn paws_lets_a_reset_with_an_old_timestamp_through() {
+    let mut h = Script::new();
+    let (_, c) = h.passive_open(PeerOpts::FULL);
+    h.inject(1000, seg("P.").seq(1).ack(1).len(100));
+    h.expect(seg(".").seq(1).ack(101));
+    h.inject(1010, seg("R").seq(101).ts(PEER_TS_BASE + 500, 0));
+    h.expect_nothing();
+    assert_eq!(h.state(c), TcpState::Closed);
+    assert_eq!(h.counter(Counter::TcpExtPAWSEstab), 0);
+}
+
+/// Linux's `tcp_disordered_ack`: a duplicate ACK overtaken by a later segment (an older TSval,
+/// nothing new in it) is not a PAWS failure: no duplicate ACK answers it.
+#[test]
+fn paws_lets_a_reordered_duplicate_ack_through() {
+    let mut h = Script::new();
+    let (_, c) = h.passive_open(PeerOpts::FULL);
+    h.inject(1000, seg("P.").seq(1).ack(1).len(100));
+    h.expect(seg(".").seq(1).ack(101));
+    h.inject(1010, seg(".").seq(101).ack(1).ts(PEER_TS_BASE + 990, 0));
+    h.expect_nothing();
+    assert_eq!(h.counter(Counter::TcpExtPAWSEstab), 0);
+    assert_eq!(h.read(c), Read::Data(peer_data(1, 100)));
+}
+
+/// RFC 7323 5.5: a `TS.Recent` idle for more than 24 days is forgotten (the peer's clock may
+/// have wrapped its sign bit since), so an "old" TSval is taken.
+#[test]
+fn paws_forgets_a_timestamp_idle_for_24_days() {
+    let mut h = Script::new();
+    let (_, c) = h.passive_open(PeerOpts::FULL);
+    h.inject(
+        1000,
+        seg("P.").seq(1).ack(1).len(100).ts(PEER_TS_BASE + 1000, 0),
+    );
+    h.expect(seg(".").seq(1).ack(101));
+    // 24 days and an hour: still under 2^31 ms, so our own TSval has not wrapped its sign.
+    let later = (24 * 24 + 1) * 3600 * 1000;
+    h.inject(
+        later,
+        seg("P.").seq(101).ack(1).len(100).ts(PEER_TS_BASE + 10, 0),
+    );
+    h.expect(seg(".").seq(1).ack(201));
+    assert_eq!(h.counter(Counter::TcpExtPAWSEstab), 0);
+    assert_eq!(h.read(c), Read::Data(peer_data(1, 200)));
 }
 
 // ------------------------------------------------------------------------------- keepalive

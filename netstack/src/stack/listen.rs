@@ -184,7 +184,7 @@ impl Stack {
         tcb.rcv_nxt = start.irs + 1;
         tcb.rcv_wup = tcb.rcv_nxt;
         tcb.rcv_adv = tcb.rcv_nxt;
-        tcb.negotiate(&self.config, options);
+        tcb.negotiate(&self.config, options, now);
         Some(tcb)
     }
 

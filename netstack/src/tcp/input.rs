@@ -14,6 +14,12 @@
 //!   per 500 ms (Linux's `tcp_invalid_ratelimit`).
 //! - Data arriving at a connection the user closed is answered with a RST (Linux:
 //!   `TCPAbortOnData`).
+//! - PAWS (RFC 7323 section 5) comes first, as in Linux's `tcp_validate_incoming`: with
+//!   timestamps on, a segment whose TSval is older than `TS.Recent` is dropped and answered
+//!   with a (rate-limited) duplicate ACK, counted in `PAWSEstab`; a RST is exempt, and so is a
+//!   reordered duplicate ACK (`tcp_disordered_ack`: a pure ACK at `rcv_nxt` acknowledging
+//!   `snd_una` with an unchanged window, at most one RTO older). A `TS.Recent` not refreshed
+//!   for 24 days no longer counts, and neither does a zero one (some hosts send 0 in SYNs).
 
 use std::io;
 use std::time::Duration;
@@ -27,6 +33,10 @@ use crate::stats::Counter;
 use crate::time::Instant;
 use crate::wire::SeqNumber;
 use crate::wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
+
+/// How long a `TS.Recent` counts for PAWS without being refreshed (RFC 7323 section 5.5,
+/// Linux's `TCP_PAWS_24DAYS`).
+const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
 
 /// Linux's `tcp_invalid_ratelimit`: at most one ACK per this interval in answer to invalid
 /// segments.
@@ -50,7 +60,7 @@ pub(crate) enum Verdict {
 
 impl Tcb {
     /// Applies the options of the peer's SYN: what both sides offer is used.
-    pub(crate) fn negotiate(&mut self, config: &StackConfig, peer: &TcpOptions) {
+    pub(crate) fn negotiate(&mut self, config: &StackConfig, peer: &TcpOptions, now: Instant) {
         let scaling = config.tcp_window_scaling && peer.window_scale.is_some();
         self.opts.scaling = scaling;
         self.opts.snd_shift = if scaling {
@@ -67,6 +77,7 @@ impl Tcb {
         self.opts.timestamps = config.tcp_timestamps && peer.timestamps.is_some();
         if let Some((tsval, _)) = peer.timestamps {
             self.ts_recent = tsval;
+            self.ts_recent_stamp = now;
         }
         self.set_peer_mss(peer.mss, config.tcp_init_cwnd);
     }
@@ -106,7 +117,7 @@ impl Tcb {
         self.rcv_wup = self.rcv_nxt;
         // The window our SYN offered (unscaled, as every SYN's).
         self.rcv_adv = self.rcv_nxt + self.recv.free().min(usize::from(u16::MAX));
-        self.negotiate(env.config, &seg.options);
+        self.negotiate(env.config, &seg.options, env.now);
         // The window of a SYN is never scaled (RFC 7323 section 2.2).
         self.snd_wnd = usize::from(seg.window_len);
         self.max_snd_wnd = self.snd_wnd;
@@ -138,6 +149,26 @@ impl Tcb {
             }
         }
         Verdict::Done
+    }
+
+    /// PAWS (RFC 7323 section 5.3 R1, Linux's `tcp_paws_check`): whether `tsval` is older
+    /// than a `TS.Recent` that still counts.
+    fn paws_rejects(&self, now: Instant, tsval: u32) -> bool {
+        (self.ts_recent.wrapping_sub(tsval) as i32) > 0
+            && self.ts_recent != 0
+            && now.saturating_duration_since(self.ts_recent_stamp) < PAWS_IDLE
+    }
+
+    /// A duplicate ACK overtaken by a later one (Linux's `tcp_disordered_ack`): PAWS lets it
+    /// through, since dropping it could only lose a window update that is not there.
+    fn disordered_ack(&self, seg: &TcpRepr, payload: &[u8], tsval: u32) -> bool {
+        let pure = payload.is_empty() && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::FIN);
+        let window = usize::from(seg.window_len) << self.opts.snd_shift;
+        let age_ms = u64::from(self.ts_recent.wrapping_sub(tsval));
+        pure && seg.seq_number == self.rcv_nxt
+            && seg.ack_number == Some(self.snd_una)
+            && window == self.snd_wnd
+            && age_ms <= self.rtt.rto().as_millis() as u64
     }
 
     /// Whether a segment occupying `len` sequence numbers from `seq` is in the receive window.
@@ -182,6 +213,19 @@ impl Tcb {
             }
         }
 
+        if let Some((tsval, _)) = seg.options.timestamps
+            && self.opts.timestamps
+            && !rst
+            && self.paws_rejects(env.now, tsval)
+            && !self.disordered_ack(seg, payload, tsval)
+        {
+            env.count(Counter::TcpExtPAWSEstab);
+            if self.invalid_ack_allowed(env.now) {
+                self.ack_now = true;
+            }
+            return Verdict::Done;
+        }
+
         if !self.acceptable(seq, seg.segment_len()) {
             if rst {
                 return Verdict::Done;
@@ -203,6 +247,7 @@ impl Tcb {
             && (tsval.wrapping_sub(self.ts_recent) as i32) >= 0
         {
             self.ts_recent = tsval;
+            self.ts_recent_stamp = env.now;
         }
 
         if rst {

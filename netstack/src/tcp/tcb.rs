@@ -158,6 +158,8 @@ pub(crate) struct Tcb {
     pub rcv_mss: usize,
     /// The peer's last timestamp worth echoing (RFC 7323 `TS.Recent`).
     pub ts_recent: u32,
+    /// When `ts_recent` was last set (PAWS forgets a `TS.Recent` idle for 24 days).
+    pub ts_recent_stamp: Instant,
     /// Added to our millisecond clock in TSval, so timestamps do not reveal uptime.
     pub ts_offset: u32,
 
@@ -270,6 +272,7 @@ impl Tcb {
             adv_mss: DEFAULT_MSS as u16,
             rcv_mss: DEFAULT_MSS,
             ts_recent: 0,
+            ts_recent_stamp: now,
             ts_offset: 0,
             rtt: RttEstimator::new(rto_min, rto_max),
             rtt_probe: None,
