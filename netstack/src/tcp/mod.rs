@@ -12,6 +12,7 @@
 //! - `timers`: retransmission, delayed ACK, persist, keepalive, TIME_WAIT and FIN_WAIT_2;
 //! - `cc`: congestion control (NewReno);
 //! - `scoreboard`: the sender's per-segment record of what was SACKed, lost and retransmitted;
+//! - `rack`: RACK's time-based loss detection over the scoreboard (RFC 8985);
 //! - `listen`: listeners with their SYN and accept queues;
 //! - [`cookie`]: SYN cookies (the stateless SYN-ACK when the SYN queue is full);
 //! - `table`: the socket table (generational handles), the 4-tuple demultiplexing hash, the
@@ -29,6 +30,8 @@ pub(crate) mod output;
 pub mod ring;
 pub mod rtt;
 // Not wired into the connection yet (the SACK recovery change does that).
+#[allow(dead_code)]
+pub(crate) mod rack;
 #[allow(dead_code)]
 pub(crate) mod scoreboard;
 pub(crate) mod table;

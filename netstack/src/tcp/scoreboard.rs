@@ -381,7 +381,11 @@ mod tests {
         let total: usize = sb.iter().map(|s| s.len as usize).sum();
         let sacked: usize = sb.iter().filter(|s| s.sacked).map(|s| s.len as usize).sum();
         let lost: usize = sb.iter().filter(|s| s.lost).map(|s| s.len as usize).sum();
-        let retrans: usize = sb.iter().filter(|s| s.retrans).map(|s| s.len as usize).sum();
+        let retrans: usize = sb
+            .iter()
+            .filter(|s| s.retrans)
+            .map(|s| s.len as usize)
+            .sum();
         assert_eq!(
             (sb.total, sb.sacked, sb.lost, sb.retrans),
             (total, sacked, lost, retrans)
@@ -507,7 +511,10 @@ mod tests {
             &[(seq(2000), seq(3000)), (seq(5000), seq(6000))],
             &mut d,
         );
-        assert!(d.reordered, "segment 2 arrived after segment 5 without a retransmission");
+        assert!(
+            d.reordered,
+            "segment 2 arrived after segment 5 without a retransmission"
+        );
         check(&sb);
     }
 
