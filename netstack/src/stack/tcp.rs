@@ -205,6 +205,7 @@ impl Stack {
         tcb.keepalive = inherited.keepalive;
         tcb.send.set_limit(inherited.send_buffer);
         tcb.recv.set_limit(inherited.recv_buffer);
+        tcb.cc.set_algorithm(inherited.congestion);
         let (iss, ts_offset) = self.tcp_isn(now, local, remote);
         tcb.start(iss, ts_offset);
         tcb.irs = seg.seq_number;

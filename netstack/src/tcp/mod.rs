@@ -10,7 +10,8 @@
 //! - `output`: which segment a connection sends next (data, FIN, ACKs, probes), Nagle, sender
 //!   and receiver silly-window avoidance, delayed ACKs;
 //! - `timers`: retransmission, delayed ACK, persist, keepalive, TIME_WAIT and FIN_WAIT_2;
-//! - `cc`: congestion control (NewReno);
+//! - `cc`: congestion control: the window, and the algorithm (NewReno or CUBIC) behind one
+//!   trait;
 //! - `listen`: listeners with their SYN and accept queues;
 //! - `table`: the socket table (generational handles), the 4-tuple demultiplexing hash, the
 //!   queue of connections with output pending, and the timer wheel.
