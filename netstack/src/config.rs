@@ -24,6 +24,16 @@ pub enum CongestionControl {
 }
 
 impl CongestionControl {
+    /// The algorithm Linux knows by `name` (`reno`, `cubic`; `newreno` is accepted for
+    /// `reno`), or `None`.
+    pub fn from_name(name: &str) -> Option<CongestionControl> {
+        match name.trim() {
+            "cubic" => Some(CongestionControl::Cubic),
+            "reno" | "newreno" => Some(CongestionControl::Reno),
+            _ => None,
+        }
+    }
+
     /// The name Linux uses.
     pub fn name(self) -> &'static str {
         match self {
@@ -130,11 +140,7 @@ impl SysctlValue for (u16, u16) {
 impl SysctlValue for CongestionControl {
     const EXPECTED: &'static str = "`cubic` or `reno`";
     fn parse_value(text: &str) -> Option<Self> {
-        match text.trim() {
-            "cubic" => Some(CongestionControl::Cubic),
-            "reno" | "newreno" => Some(CongestionControl::Reno),
-            _ => None,
-        }
+        CongestionControl::from_name(text)
     }
     fn format_value(&self) -> String {
         self.name().to_string()
@@ -295,8 +301,12 @@ settings! {
     tcp_rto_min_us: u32 = 200_000, "net.ipv4", check = |v: &u32| *v >= 1000;
     /// Upper bound of the retransmission timeout, in milliseconds.
     tcp_rto_max_ms: u32 = 120_000, "net.ipv4", check = |v: &u32| *v >= 1000;
-    /// Default congestion control.
+    /// Default congestion control for new connections (`cubic` or `reno`; unknown names are
+    /// rejected). A socket can choose another with `Stack::tcp_set_congestion_control`.
     tcp_congestion_control: CongestionControl = CongestionControl::Cubic, "net.ipv4";
+    /// Restart from the initial window when sending resumes after more than an RTO without
+    /// sending (RFC 5681 section 4.1).
+    tcp_slow_start_after_idle: bool = true, "net.ipv4";
     /// Initial congestion window in segments (RFC 6928; a route option on Linux).
     tcp_init_cwnd: u32 = 10, "net.ipv4", check = |v: &u32| *v > 0;
 }

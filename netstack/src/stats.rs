@@ -80,7 +80,9 @@ counters! {
         TcpExtTCPFastRetrans, TcpExtTCPSlowStartRetrans, TcpExtTCPTimeouts, TcpExtTCPLossProbes,
         TcpExtTCPLossProbeRecovery, TcpExtTCPSpuriousRTOs, TcpExtTCPDSACKOldSent,
         TcpExtTCPDSACKOfoSent, TcpExtTCPDSACKRecv, TcpExtTCPDSACKOfoRecv,
-        TcpExtTCPDSACKUndo, TcpExtTCPAbortOnData, TcpExtTCPAbortOnClose,
+        TcpExtTCPDSACKUndo,
+        /// Fast recoveries undone because timestamps showed them spurious (Eifel, RFC 3522).
+        TcpExtTCPFullUndo, TcpExtTCPAbortOnData, TcpExtTCPAbortOnClose,
         TcpExtTCPAbortOnMemory, TcpExtTCPAbortOnTimeout, TcpExtTCPAbortOnLinger,
         TcpExtTCPAbortFailed, TcpExtTCPReqQFullDoCookies, TcpExtTCPReqQFullDrop,
         TcpExtTCPRcvQDrop, TcpExtTCPOFOQueue, TcpExtTCPOFODrop, TcpExtTCPOFOMerge,

@@ -181,10 +181,11 @@ fn after_a_timeout_the_short_tail_is_resent_without_waiting_for_nagle() {
 
 /// RFC 5681 3.2 and RFC 6582: the third duplicate ACK triggers a fast retransmit of the first
 /// unacknowledged segment (no waiting for the RTO) and NewReno recovery
-/// (ssthresh = FlightSize / 2); the ACK of everything ends recovery.
+/// (ssthresh = FlightSize / 2 with `reno`); the ACK of everything ends recovery.
 #[test]
 fn three_duplicate_acks_trigger_a_fast_retransmit() {
     let (mut h, c) = established();
+    h.stack.tcp_set_congestion_control(c, "reno").unwrap();
     h.run_until(100);
     h.write(c, 5 * MSS as usize);
     for i in 0..5 {
@@ -210,6 +211,33 @@ fn three_duplicate_acks_trigger_a_fast_retransmit() {
     assert_eq!(h.counter(Counter::TcpExtTCPTimeouts), 0);
     assert_eq!(h.counter(Counter::TcpRetransSegs), 1);
     assert_eq!(h.info(c).send_queued, 0);
+}
+
+/// With CUBIC, Linux's default, the same loss sets ssthresh to beta_cubic = 0.7 of the flight
+/// (RFC 9438 4.6), not one half.
+#[test]
+fn with_cubic_a_fast_retransmit_keeps_seven_tenths_of_the_flight() {
+    let (mut h, c) = established();
+    assert_eq!(h.info(c).congestion_control, "cubic");
+    h.run_until(100);
+    h.write(c, 10 * MSS as usize);
+    for i in 0..10 {
+        h.expect(seg(".").seq(1 + i * MSS).ack(1).len(MSS as usize));
+    }
+    for (at, right) in [(110, 2), (111, 3), (112, 4)] {
+        h.inject(
+            at,
+            seg(".").seq(1).ack(1).sack(&[(1 + MSS, 1 + right * MSS)]),
+        );
+    }
+    h.expect(seg(".").seq(1).ack(1).len(MSS as usize));
+    let info = h.info(c);
+    assert_eq!(info.ssthresh, 7 * MSS as usize);
+    assert_eq!(
+        info.cwnd,
+        10 * MSS as usize,
+        "ssthresh + 3 segments (RFC 5681 3.2)"
+    );
 }
 
 /// RFC 6582 3.2 step 5: a partial ACK during recovery (it acknowledges the retransmitted

@@ -176,6 +176,7 @@ impl Stack {
         tcb.keepalive = inherited.keepalive;
         tcb.send.set_limit(inherited.send_buffer);
         tcb.recv.set_limit(inherited.recv_buffer);
+        tcb.cc.set_algorithm(inherited.congestion);
         let (isn, ts_offset) = self.tcp_isn(now, local, remote);
         let iss = start.iss.unwrap_or(isn);
         tcb.start(iss, ts_offset);

@@ -14,6 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::Stack;
+use crate::config::CongestionControl;
 use crate::stats::Counter;
 use crate::tcp::listen::{Listener, ListenerStats};
 use crate::tcp::table::{Socket, stale};
@@ -37,6 +38,9 @@ pub struct TcpInfo {
     pub cwnd: usize,
     /// The slow-start threshold, bytes (`usize::MAX` until the first loss).
     pub ssthresh: usize,
+    /// The congestion control algorithm's name (`cubic`, `reno`; Linux's
+    /// `tcpi_ca_name`/`TCP_CONGESTION`).
+    pub congestion_control: &'static str,
     /// The peer's window, bytes.
     pub snd_wnd: usize,
     /// The window we offer, bytes.
@@ -590,6 +594,33 @@ impl Stack {
         Ok(())
     }
 
+    /// Chooses the socket's congestion control algorithm by its Linux name (`cubic`, `reno`;
+    /// `TCP_CONGESTION`). On a listener it applies to the connections it accepts from then on;
+    /// on a connection it takes effect at once, starting the algorithm afresh from the current
+    /// window, as Linux does.
+    ///
+    /// # Errors
+    /// `NotFound` for a name no algorithm has (Linux's `ENOENT`); `NotConnected` for a stale
+    /// handle.
+    pub fn tcp_set_congestion_control(&mut self, h: SocketHandle, name: &str) -> io::Result<()> {
+        let which = CongestionControl::from_name(name).ok_or(io::ErrorKind::NotFound);
+        match self.tcp.get(h) {
+            Some(Socket::Listener(l)) => l.inherited.congestion = which?,
+            Some(Socket::Conn(t)) if !t.orphan => t.cc.set_algorithm(which?),
+            _ => return Err(stale()),
+        }
+        Ok(())
+    }
+
+    /// The name of the socket's congestion control algorithm (`TCP_CONGESTION`).
+    pub fn tcp_congestion_control(&mut self, h: SocketHandle) -> io::Result<&'static str> {
+        match self.tcp.get(h) {
+            Some(Socket::Listener(l)) => Ok(l.inherited.congestion.name()),
+            Some(Socket::Conn(t)) if !t.orphan => Ok(t.cc.name()),
+            _ => Err(stale()),
+        }
+    }
+
     /// A listener's queues and counters.
     pub fn tcp_listener_stats(&mut self, h: SocketHandle) -> io::Result<ListenerStats> {
         Ok(self.tcp.listener(h)?.stats())
@@ -609,8 +640,9 @@ impl Stack {
             srtt: t.rtt.srtt(),
             rto: t.rtt.rto(),
             mss: t.mss,
-            cwnd: t.cc.cwnd,
-            ssthresh: t.cc.ssthresh,
+            cwnd: t.cc.cwnd(),
+            ssthresh: t.cc.ssthresh(),
+            congestion_control: t.cc.name(),
             snd_wnd: t.snd_wnd,
             rcv_wnd: t.rcv_wnd(),
             send_queued: t.send.len(),

@@ -373,7 +373,7 @@ impl Tcb {
         {
             let ms = self.ts_now(now).wrapping_sub(ecr);
             if ms < 1 << 24 {
-                self.rtt.sample(Duration::from_millis(u64::from(ms)));
+                self.take_rtt_sample(Duration::from_millis(u64::from(ms)));
                 self.rtt_probe = None;
                 return;
             }
@@ -381,14 +381,45 @@ impl Tcb {
         if let Some((end, sent)) = self.rtt_probe
             && ack.ge(end)
         {
-            self.rtt.sample(now.saturating_duration_since(sent));
+            self.take_rtt_sample(now.saturating_duration_since(sent));
             self.rtt_probe = None;
         }
     }
 
+    /// Feeds an RTT sample to the estimator and to congestion control.
+    fn take_rtt_sample(&mut self, rtt: Duration) {
+        self.rtt.sample(rtt);
+        self.cc.on_rtt(rtt, self.rtt.srtt().unwrap_or(rtt));
+    }
+
+    /// Whether the window limited the sender when this ACK arrived, with `flight` bytes
+    /// outstanding (RFC 7661's "cwnd-limited", measured as Linux does): in slow start, at least
+    /// half the window was in use; in congestion avoidance, not even one more full segment
+    /// fitted.
+    fn cwnd_limited(&self, flight: usize) -> bool {
+        let cwnd = self.cc.cwnd();
+        if cwnd < self.cc.ssthresh() {
+            flight.saturating_mul(2) >= cwnd
+        } else {
+            flight + self.mss > cwnd
+        }
+    }
+
+    /// Eifel detection (RFC 3522) for an ACK that advanced `snd_una` during fast recovery: it
+    /// keeps the recovery undoable only if its echoed timestamp is older than the first
+    /// retransmission, i.e. an original transmission filled the hole.
+    fn track_undo(&mut self, options: &TcpOptions) {
+        let original = match (self.undo_stamp, options.timestamps) {
+            (Some(stamp), Some((_, ecr))) if ecr != 0 => (ecr.wrapping_sub(stamp) as i32) < 0,
+            _ => false,
+        };
+        self.undo_ok &= original;
+    }
+
     /// The ACK part of an acceptable segment: acknowledged bytes leave the send buffer, the RTT
-    /// and congestion window are updated, duplicate ACKs drive fast retransmit and NewReno
-    /// recovery, and the send window is updated. Returns whether our FIN was acknowledged now.
+    /// and congestion window are updated (the window grows only if it limited the sender),
+    /// duplicate ACKs drive fast retransmit and NewReno recovery (undone when timestamps show
+    /// it was spurious), and the send window is updated. Returns whether our FIN was acknowledged now.
     fn process_ack(
         &mut self,
         env: &mut Env<'_>,
@@ -400,6 +431,7 @@ impl Tcb {
         let window = usize::from(seg.window_len) << self.opts.snd_shift;
         let mut fin_acked = false;
         if ack.gt(self.snd_una) {
+            let prior_flight = self.in_flight();
             let acked = seq_dist(ack, self.snd_una);
             let data = acked.min(self.send.len());
             fin_acked = self.fin_queued && !self.fin_acked && acked > data;
@@ -415,15 +447,24 @@ impl Tcb {
             self.last_progress = now;
             self.sample_rtt(now, ack, &seg.options);
             if self.in_recovery {
+                self.track_undo(&seg.options);
                 if ack.ge(self.recover) {
                     self.in_recovery = false;
-                    self.cc.on_recovery_exit(self.in_flight(), self.mss);
+                    self.cc.exit_fast_recovery(self.in_flight(), self.mss);
+                    // Every hole was filled by an original transmission: the reduction was
+                    // spurious (reordering, not loss); restore the window (RFC 9438 4.9).
+                    if self.undo_ok && self.cc.undo() {
+                        env.count(Counter::TcpExtTCPFullUndo);
+                    }
+                    self.undo_stamp = None;
+                    self.undo_ok = false;
                 } else {
-                    self.cc.on_partial_ack(data, self.mss);
+                    self.cc.recovery_partial_ack(data, self.mss);
                     self.rtx_head = true;
                 }
             } else {
-                self.cc.on_ack(data, self.mss);
+                let limited = self.cwnd_limited(prior_flight);
+                self.cc.on_ack(now, data, self.mss, limited);
             }
             self.dup_acks = 0;
             self.restart_rto(now);
@@ -440,13 +481,15 @@ impl Tcb {
         {
             self.dup_acks += 1;
             if self.in_recovery {
-                self.cc.on_recovery_dupack(self.mss);
+                self.cc.recovery_dupack(self.mss);
             } else if self.dup_acks == 3 && ack.gt(self.recover) {
                 // RFC 6582 section 3.2 step 2: enter fast recovery.
                 self.in_recovery = true;
                 self.recover = self.snd_max;
                 let flight = seq_dist(self.snd_max, self.snd_una);
-                self.cc.on_fast_retransmit(flight, self.mss);
+                self.cc.enter_fast_recovery(now, flight, self.mss);
+                self.undo_stamp = None;
+                self.undo_ok = self.opts.timestamps;
                 self.rtx_head = true;
                 env.count(Counter::TcpExtTCPRenoRecovery);
             }

@@ -106,6 +106,8 @@ pub(crate) struct Inherited {
     pub keepalive: bool,
     pub send_buffer: usize,
     pub recv_buffer: usize,
+    /// The congestion control algorithm (`TCP_CONGESTION`).
+    pub congestion: crate::config::CongestionControl,
 }
 
 /// A listening socket.
@@ -157,6 +159,7 @@ impl Listener {
                 keepalive: tcb.keepalive,
                 send_buffer: tcb.send.limit(),
                 recv_buffer: tcb.recv.limit(),
+                congestion: tcb.cc.algorithm(),
             },
             reuseaddr: tcb.reuseaddr,
             stats: ListenerStats::default(),

@@ -10,7 +10,8 @@
 //! - `output`: which segment a connection sends next (data, FIN, ACKs, probes), Nagle, sender
 //!   and receiver silly-window avoidance, delayed ACKs;
 //! - `timers`: retransmission, delayed ACK, persist, keepalive, TIME_WAIT and FIN_WAIT_2;
-//! - `cc`: congestion control (NewReno);
+//! - `cc`: congestion control: the window, and the algorithm (NewReno or CUBIC) behind one
+//!   trait;
 //! - `scoreboard`: the sender's per-segment record of what was SACKed, lost and retransmitted;
 //! - `rack`: RACK's time-based loss detection over the scoreboard (RFC 8985);
 //! - `listen`: listeners with their SYN and accept queues;

@@ -224,7 +224,7 @@ impl Tcb {
             return None;
         }
         let avail = self.send.len() - offset;
-        let window = self.snd_wnd.min(self.cc.cwnd);
+        let window = self.snd_wnd.min(self.cc.cwnd());
         let usable = window.saturating_sub(offset);
         // SACK blocks take room from the payload: the segment must stay within the MSS.
         let mss = self.mss.saturating_sub(self.sack_option_len()).max(1);
@@ -287,6 +287,16 @@ impl Tcb {
         2 * offered <= self.recv.limit() && could >= 2 * offered && could > offered
     }
 
+    /// New data leaves with nothing in flight: tell congestion control how long the
+    /// connection was idle, and restart the window if that exceeded the RTO (RFC 5681 section
+    /// 4.1, unless `tcp_slow_start_after_idle` is off).
+    fn restart_after_idle(&mut self, env: &Env<'_>) {
+        let idle = env.now.saturating_duration_since(self.last_data_sent);
+        let restart = env.config.tcp_slow_start_after_idle && idle > self.rtt.rto();
+        self.cc
+            .restart_after_idle(idle, restart, env.config.tcp_init_cwnd, self.mss);
+    }
+
     /// Records that `seg` left: sequence numbers advance, timers start, owed ACKs are paid.
     pub(crate) fn on_sent(&mut self, env: &mut Env<'_>, seg: &Segment) {
         let now = env.now;
@@ -329,10 +339,22 @@ impl Tcb {
                 self.rtx_head = false;
                 if self.in_recovery {
                     env.count(Counter::TcpExtTCPFastRetrans);
+                    if self.undo_stamp.is_none() {
+                        self.undo_stamp = repr.options.timestamps.map(|(tsval, _)| tsval);
+                    }
+                }
+                if repr.payload_len > 0 {
+                    self.last_data_sent = now;
                 }
                 self.arm_rto_if_idle(now);
             }
             Kind::Syn | Kind::Data => {
+                if seg.kind == Kind::Data && repr.payload_len > 0 {
+                    if !retransmission && self.snd_una == self.snd_max {
+                        self.restart_after_idle(env);
+                    }
+                    self.last_data_sent = now;
+                }
                 if retransmission && seg.kind == Kind::Syn {
                     env.count(Counter::TcpExtTCPSynRetrans);
                 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use super::State;
 use super::assembler::Assembler;
-use super::cc::NewReno;
+use super::cc::Congestion;
 use super::ring::Ring;
 use super::rtt::RttEstimator;
 use super::seq_dist;
@@ -167,11 +167,20 @@ pub(crate) struct Tcb {
     pub rtt: RttEstimator,
     /// The segment being timed (end sequence, send time), per Karn's algorithm.
     pub rtt_probe: Option<(SeqNumber, Instant)>,
-    pub cc: NewReno,
+    /// The congestion window, threshold and algorithm.
+    pub cc: Congestion,
     pub dup_acks: u32,
     /// In fast recovery until `snd_una` reaches `recover` (RFC 6582).
     pub in_recovery: bool,
     pub recover: SeqNumber,
+    /// The TSval of the first retransmission of the current fast recovery: an ACK echoing an
+    /// older one was caused by an original transmission (RFC 3522, Eifel detection).
+    pub undo_stamp: Option<u32>,
+    /// Every ACK of this fast recovery so far was caused by original transmissions (with
+    /// timestamps): the recovery may prove spurious and be undone when it ends.
+    pub undo_ok: bool,
+    /// When data was last sent (Linux's `lsndtime`): the idle time the restart window uses.
+    pub last_data_sent: Instant,
 
     // Timers and their counts.
     pub timers: Timers,
@@ -276,10 +285,17 @@ impl Tcb {
             ts_offset: 0,
             rtt: RttEstimator::new(rto_min, rto_max),
             rtt_probe: None,
-            cc: NewReno::new(config.tcp_init_cwnd, DEFAULT_MSS),
+            cc: Congestion::new(
+                config.tcp_congestion_control,
+                config.tcp_init_cwnd,
+                DEFAULT_MSS,
+            ),
             dup_acks: 0,
             in_recovery: false,
             recover: SeqNumber(0),
+            undo_stamp: None,
+            undo_ok: false,
+            last_data_sent: now,
             timers: Timers::default(),
             timer_key: None,
             timer_tick: None,
@@ -353,7 +369,8 @@ impl Tcb {
         }
         self.mss = mss;
         self.rcv_mss = mss.min(DEFAULT_MSS);
-        self.cc = NewReno::new(init_cwnd, mss);
+        // A new segment size restarts the window (the algorithm chosen so far stays).
+        self.cc = Congestion::new(self.cc.algorithm(), init_cwnd, mss);
     }
 
     /// Bytes sent and not yet acknowledged (sequence space, SYN and FIN included).

@@ -5,7 +5,8 @@
 //!
 //! - **Retransmission** (RFC 6298 section 5): the SYN or SYN-ACK again, up to
 //!   `tcp_syn_retries` / `tcp_synack_retries`; for data, back off, collapse the congestion
-//!   window to one segment (RFC 5681) and resend from `snd_una` ("go back N"), up to
+//!   window to one segment (RFC 5681; the threshold drops on the first timeout of a series, by
+//!   the congestion control algorithm's rule) and resend from `snd_una` ("go back N"), up to
 //!   `tcp_retries2` times before failing with `TimedOut`.
 //! - **Delayed ACK**: Linux's 40 ms minimum (`TCP_DELACK_MIN`).
 //! - **Persist**: a zero window with data waiting and nothing in flight; probes back off like the
@@ -97,8 +98,11 @@ impl Tcb {
                 self.retries += 1;
                 env.count(Counter::TcpExtTCPTimeouts);
                 let flight = seq_dist(self.snd_max, self.snd_una);
-                self.cc.on_timeout(flight, self.mss);
+                // RFC 5681: the threshold drops on the first timeout of a series only.
+                self.cc.on_rto(env.now, flight, self.mss, self.retries == 1);
                 self.in_recovery = false;
+                self.undo_stamp = None;
+                self.undo_ok = false;
                 self.recover = self.snd_max;
                 self.dup_acks = 0;
                 self.rtt.back_off();
