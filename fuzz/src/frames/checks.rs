@@ -102,8 +102,8 @@ impl Harness {
         self.check_handles(DUT, after);
         self.check_handles(PEER, after);
         let dut = &mut self.sim.stacks[DUT];
-        // Each listener queues at most its backlog + 1 established children and its backlog of
-        // half-open ones (the harness's backlogs are at most 15).
+        // Each listener queues at most its backlog + 1 established children and its SYN queue
+        // of half-open ones (16 for the harness's backlogs, which are at most 15).
         let bound = self.sockets_made + self.listeners_made * (2 * 16 + 2);
         assert!(
             dut.tcp_sockets() <= bound,

@@ -39,7 +39,10 @@
 //!   next timer), the simulator delivering frames between the two stacks;
 //! - **socket calls** on the DUT (read, write, shutdown, close, abort, poll_close, accept,
 //!   connect, socket options, buffer sizes, closing and reopening the listener), on the peer
-//!   (so it sends, reads, closes, resets), and on the UDP socket.
+//!   (so it sends, reads, closes, resets), and on the UDP socket;
+//! - **sysctl**: the DUT's listen settings change (`tcp_syncookies` 0 to 2, so ACKs on tuples
+//!   the wire showed return real cookies; `tcp_abort_on_overflow`; `tcp_max_syn_backlog`;
+//!   `tcp_synack_retries`).
 //!
 //! After every operation both stacks transmit and their frames are delivered to each other at
 //! the same instant until neither has anything to send (frames for the phantom are only

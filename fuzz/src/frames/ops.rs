@@ -30,7 +30,10 @@ fn near(base: u32, input: &mut Input<'_>) -> u32 {
 impl Harness {
     /// Interprets one operation; returns its description (for messages and traces).
     pub(super) fn op(&mut self, input: &mut Input<'_>) -> String {
-        let what = match input.u8() % 16 {
+        let op = input.u8();
+        let what = match op % 16 {
+            // Two of the 16 high values of the DUT-socket slots tune the listen sysctls.
+            12 | 13 if op >= 0xf0 => self.op_sysctl(input),
             0 => self.op_raw(input),
             1 => self.op_ethernet(input),
             2 | 3 => self.op_ip(input),
@@ -260,6 +263,25 @@ impl Harness {
         };
         self.sim.stacks[DUT].receive(self.sim.now, IfaceId(0), &frame);
         format!("replay of a {}-byte frame from the peer", frame.len())
+    }
+
+    /// Changes one of the DUT's listen-related sysctls (SYN cookies, the overflow policy,
+    /// the SYN queue's bound for listeners made later, the SYN-ACK retries).
+    fn op_sysctl(&mut self, input: &mut Input<'_>) -> String {
+        let config = self.sim.stacks[DUT].config_mut();
+        match input.u8() % 4 {
+            0 => config.tcp_syncookies = input.u8() % 3,
+            1 => config.tcp_abort_on_overflow = input.u8() % 2 == 1,
+            2 => config.tcp_max_syn_backlog = 1 + u32::from(input.u8() % 64),
+            _ => config.tcp_synack_retries = input.u8() % 7,
+        }
+        format!(
+            "sysctl: syncookies {} abort_on_overflow {} max_syn_backlog {} synack_retries {}",
+            config.tcp_syncookies,
+            config.tcp_abort_on_overflow,
+            config.tcp_max_syn_backlog,
+            config.tcp_synack_retries
+        )
     }
 
     fn op_time(&mut self, input: &mut Input<'_>) -> String {
