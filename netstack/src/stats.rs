@@ -78,7 +78,7 @@ counters! {
         TcpExtListenDrops,
         TcpExtTCPSackRecovery, TcpExtTCPSACKReneging, TcpExtTCPSACKReorder, TcpExtTCPRenoRecovery,
         TcpExtTCPFastRetrans, TcpExtTCPSlowStartRetrans, TcpExtTCPTimeouts, TcpExtTCPLossProbes,
-        TcpExtTCPLossProbeRecovery, TcpExtTCPSpuriousRTOs, TcpExtTCPDSACKOldSent,
+        TcpExtTCPLossProbeRecovery, TcpExtTCPSpuriousRTOs, TcpExtTCPLossUndo, TcpExtTCPDSACKOldSent,
         TcpExtTCPDSACKOfoSent, TcpExtTCPDSACKRecv, TcpExtTCPDSACKOfoRecv,
         TcpExtTCPDSACKUndo,
         /// Fast recoveries undone because timestamps showed them spurious (Eifel, RFC 3522).

@@ -396,7 +396,7 @@ impl Tcb {
     /// outstanding (RFC 7661's "cwnd-limited", measured as Linux does): in slow start, at least
     /// half the window was in use; in congestion avoidance, not even one more full segment
     /// fitted.
-    fn cwnd_limited(&self, flight: usize) -> bool {
+    pub(super) fn cwnd_limited(&self, flight: usize) -> bool {
         let cwnd = self.cc.cwnd();
         if cwnd < self.cc.ssthresh() {
             flight.saturating_mul(2) >= cwnd
@@ -416,6 +416,23 @@ impl Tcb {
         self.undo_ok &= original;
     }
 
+    /// A timeout proved spurious (Eifel, RFC 3522): the data had arrived, only its ACKs were
+    /// late. The window and threshold come back, and nothing is resent that arrived.
+    fn undo_rto(&mut self, env: &mut Env<'_>) {
+        if self.cc.undo() {
+            env.count(Counter::TcpExtTCPSpuriousRTOs);
+            env.count(Counter::TcpExtTCPLossUndo);
+            if self.sack_in_use() {
+                self.sb.unmark_lost();
+                self.in_loss = false;
+            } else {
+                self.snd_nxt = self.snd_max;
+            }
+        }
+        self.undo_ok = false;
+        self.undo_stamp = None;
+    }
+
     /// The ACK part of an acceptable segment: acknowledged bytes leave the send buffer, the RTT
     /// and congestion window are updated (the window grows only if it limited the sender),
     /// duplicate ACKs drive fast retransmit and NewReno recovery (undone when timestamps show
@@ -430,10 +447,15 @@ impl Tcb {
         let now = env.now;
         let window = usize::from(seg.window_len) << self.opts.snd_shift;
         let mut fin_acked = false;
+        let prior_una = self.snd_una;
+        let prior_pipe = self.pipe();
+        let sack = self.sack_in_use();
+        let mut acked_data = 0;
         if ack.gt(self.snd_una) {
             let prior_flight = self.in_flight();
             let acked = seq_dist(ack, self.snd_una);
             let data = acked.min(self.send.len());
+            acked_data = data;
             fin_acked = self.fin_queued && !self.fin_acked && acked > data;
             self.send.consume(data);
             self.snd_una = ack;
@@ -446,7 +468,17 @@ impl Tcb {
             self.retries = 0;
             self.last_progress = now;
             self.sample_rtt(now, ack, &seg.options);
-            if self.in_recovery {
+            if self.rto_undo_pending {
+                // The first ACK after a timeout: Eifel decides whether it was spurious.
+                self.rto_undo_pending = false;
+                self.track_undo(&seg.options);
+                if self.undo_ok {
+                    self.undo_rto(env);
+                }
+            }
+            if sack {
+                // SACK recovery and window growth run below, with the SACK blocks.
+            } else if self.in_recovery {
                 self.track_undo(&seg.options);
                 if ack.ge(self.recover) {
                     self.in_recovery = false;
@@ -473,7 +505,8 @@ impl Tcb {
                 self.send.release_if_empty();
             }
             self.wake_writer_if_room();
-        } else if ack == self.snd_una
+        } else if !sack
+            && ack == self.snd_una
             && len == 0
             && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::FIN)
             && window == self.snd_wnd
@@ -493,6 +526,9 @@ impl Tcb {
                 self.rtx_head = true;
                 env.count(Counter::TcpExtTCPRenoRecovery);
             }
+        }
+        if sack {
+            self.sack_on_ack(env, seg, prior_una, acked_data, prior_pipe);
         }
         if self.snd_wl1.lt(seg.seq_number)
             || (self.snd_wl1 == seg.seq_number && self.snd_wl2.le(ack))
@@ -523,6 +559,14 @@ impl Tcb {
         }
         if seq.lt(self.rcv_nxt) {
             let dup = seq_dist(self.rcv_nxt, seq);
+            if !data.is_empty() && self.opts.sack && env.config.tcp_dsack {
+                // Report the duplicate in a D-SACK block (RFC 2883): the peer learns that
+                // its retransmission was spurious.
+                let end = seq + dup.min(data.len());
+                self.dsack = Some((seq, end));
+                env.count(Counter::TcpExtTCPDSACKOldSent);
+                self.ack_now = true;
+            }
             if dup > data.len() || (dup == data.len() && !fin) {
                 // Entirely old: ACK at once so the peer stops retransmitting.
                 self.ack_now = true;

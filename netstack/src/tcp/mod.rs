@@ -14,6 +14,7 @@
 //!   trait;
 //! - `scoreboard`: the sender's per-segment record of what was SACKed, lost and retransmitted;
 //! - `rack`: RACK's time-based loss detection over the scoreboard (RFC 8985);
+//! - `recovery`: loss recovery on SACK connections (RACK, PRR, tail loss probes, undo);
 //! - `listen`: listeners with their SYN and accept queues;
 //! - [`cookie`]: SYN cookies (the stateless SYN-ACK when the SYN queue is full);
 //! - `table`: the socket table (generational handles), the 4-tuple demultiplexing hash, the
@@ -28,12 +29,10 @@ pub(crate) mod input;
 pub mod isn;
 pub mod listen;
 pub(crate) mod output;
+pub(crate) mod rack;
+mod recovery;
 pub mod ring;
 pub mod rtt;
-// Not wired into the connection yet (the SACK recovery change does that).
-#[allow(dead_code)]
-pub(crate) mod rack;
-#[allow(dead_code)]
 pub(crate) mod scoreboard;
 pub(crate) mod table;
 pub(crate) mod tcb;

@@ -41,6 +41,10 @@ pub(crate) enum Kind {
     Data,
     /// The first unacknowledged segment again.
     RetransmitHead,
+    /// A segment the scoreboard marked lost, again (SACK recovery).
+    RetransmitLost,
+    /// A tail loss probe: new data, or the last segment again.
+    TailProbe,
     /// A window or keepalive probe.
     Probe,
     /// A pure ACK (or window update).
@@ -78,6 +82,8 @@ impl Tcb {
             State::FinWait2 => self.probe_segment(now).or_else(|| self.ack_segment(now)),
             _ => self
                 .retransmit_head(now)
+                .or_else(|| self.retransmit_lost(now))
+                .or_else(|| self.tail_probe(now))
                 .or_else(|| self.data_segment(now))
                 .or_else(|| self.probe_segment(now))
                 .or_else(|| self.ack_segment(now)),
@@ -104,10 +110,14 @@ impl Tcb {
         if self.opts.timestamps {
             options.timestamps = Some((self.ts_now(now), self.ts_recent));
         }
-        if self.opts.sack && !self.assembler.is_empty() {
+        if self.opts.sack && (!self.assembler.is_empty() || self.dsack.is_some()) {
             let room = if self.opts.timestamps { 3 } else { 4 };
             let mut blocks = SackBlocks::new();
-            for (start, end) in self.assembler.recent_first().take(room) {
+            // A D-SACK block goes first (RFC 2883 section 4).
+            if let Some((start, end)) = self.dsack {
+                blocks.push(start, end);
+            }
+            for (start, end) in self.assembler.recent_first().take(room - blocks.len()) {
                 blocks.push(self.rcv_nxt + start, self.rcv_nxt + end);
             }
             options.sack_blocks = blocks;
@@ -117,11 +127,11 @@ impl Tcb {
 
     /// Bytes the SACK option adds to a segment now (the MSS already accounts for timestamps).
     fn sack_option_len(&self) -> usize {
-        if !self.opts.sack || self.assembler.is_empty() {
+        if !self.opts.sack || (self.assembler.is_empty() && self.dsack.is_none()) {
             return 0;
         }
         let room = if self.opts.timestamps { 3 } else { 4 };
-        let blocks = self.assembler.ranges().len().min(room);
+        let blocks = (self.assembler.ranges().len() + usize::from(self.dsack.is_some())).min(room);
         // Kind, length and 8 bytes per block, padded with NOPs to a multiple of 4.
         (2 + 8 * blocks).div_ceil(4) * 4
     }
@@ -218,14 +228,95 @@ impl Tcb {
         Some(seg)
     }
 
+    /// The first segment the scoreboard marked lost, while the window has room for it.
+    /// RFC 6675 section 5 (C): only while the window has room for it (a whole segment, or
+    /// what is left of the run if shorter).
+    fn retransmit_lost(&self, now: Instant) -> Option<Segment> {
+        if !self.sack_in_use() || !self.sb.has_lost_unsent() {
+            return None;
+        }
+        // One MSS of payload, and the FIN's sequence number if it follows.
+        let (start, len) = self.sb.next_lost_run(self.mss + 1)?;
+        let room = self.cc.cwnd().saturating_sub(self.sb.pipe());
+        if room < len.min(self.mss) {
+            return None;
+        }
+        self.range_segment(start, len, Kind::RetransmitLost, now)
+    }
+
+    /// The tail loss probe: one new segment if the peer's window allows (the congestion
+    /// window and Nagle do not hold a probe back), else the last segment sent, again.
+    fn tail_probe(&self, now: Instant) -> Option<Segment> {
+        if !self.tlp_due {
+            return None;
+        }
+        let offset = seq_dist(self.snd_nxt, self.snd_una);
+        let mss = self.mss.saturating_sub(self.sack_option_len()).max(1);
+        let room = self.snd_wnd.saturating_sub(offset);
+        let len = self.send.len().saturating_sub(offset).min(mss).min(room);
+        if len > 0 {
+            let fin = self.fin_due_after(self.snd_nxt + len);
+            return self.range_segment(self.snd_nxt, len + usize::from(fin), Kind::TailProbe, now);
+        }
+        let last = self.sb.iter().last()?;
+        let start = last.start.max(last.end() - mss);
+        self.range_segment(start, seq_dist(last.end(), start), Kind::TailProbe, now)
+    }
+
+    /// A segment for the `len` sequence numbers from `start` (at or after `snd_una`): payload
+    /// from the send buffer, at most one MSS, with the FIN if the range covers it.
+    fn range_segment(
+        &self,
+        start: SeqNumber,
+        len: usize,
+        kind: Kind,
+        now: Instant,
+    ) -> Option<Segment> {
+        let offset = seq_dist(start, self.snd_una);
+        let avail = self.send.len().saturating_sub(offset);
+        let mss = self.mss.saturating_sub(self.sack_option_len()).max(1);
+        let payload = len.min(mss).min(avail);
+        let fin_covered = self.fin_queued
+            && !self.fin_acked
+            && payload == avail
+            && len > payload
+            && (self.fin_sent() || self.fin_due_after(start + payload));
+        if payload == 0 && !fin_covered {
+            return None;
+        }
+        let mut flags = if fin_covered {
+            TcpFlags::FIN
+        } else {
+            TcpFlags::empty()
+        };
+        if payload > 0 {
+            flags.insert(TcpFlags::PSH);
+        }
+        let mut seg = self.control(flags, start, kind, now);
+        seg.repr.payload_len = payload;
+        seg.offset = offset;
+        Some(seg)
+    }
+
+    /// Whether a FIN may follow data ending at `end`: it is queued and `end` is its place.
+    fn fin_due_after(&self, end: SeqNumber) -> bool {
+        self.fin_queued && !self.fin_acked && end == self.fin_seq()
+    }
+
     fn data_segment(&self, now: Instant) -> Option<Segment> {
         let offset = seq_dist(self.snd_nxt, self.snd_una);
         if offset > self.send.len() {
             return None;
         }
         let avail = self.send.len() - offset;
-        let window = self.snd_wnd.min(self.cc.cwnd());
-        let usable = window.saturating_sub(offset);
+        let usable = if self.sack_in_use() {
+            // What the peer's window leaves, and what the congestion window leaves over the
+            // bytes actually in flight (SACKed and lost bytes are not).
+            let cwnd_room = self.cc.cwnd().saturating_sub(self.sb.pipe());
+            self.snd_wnd.saturating_sub(offset).min(cwnd_room)
+        } else {
+            self.snd_wnd.min(self.cc.cwnd()).saturating_sub(offset)
+        };
         // SACK blocks take room from the payload: the segment must stay within the MSS.
         let mss = self.mss.saturating_sub(self.sack_option_len()).max(1);
         let len = avail.min(mss).min(usable);
@@ -325,8 +416,32 @@ impl Tcb {
             env.count(Counter::TcpRetransSegs);
             // Karn: an RTT measured across a retransmission is ambiguous.
             self.rtt_probe = None;
+            if self.undo_stamp.is_none()
+                && (self.in_recovery || self.in_loss || self.rto_undo_pending)
+            {
+                self.undo_stamp = repr.options.timestamps.map(|(tsval, _)| tsval);
+            }
+            if self.in_recovery || self.in_loss {
+                self.undo_retrans += 1;
+            }
         } else {
             env.count(Counter::TcpOutSegs);
+        }
+        if repr.ack_number.is_some() {
+            // The D-SACK block went out (once is enough: RFC 2883 section 4).
+            self.dsack = None;
+        }
+        let carries = matches!(
+            seg.kind,
+            Kind::Data | Kind::RetransmitHead | Kind::RetransmitLost | Kind::TailProbe
+        );
+        if carries && len > 0 {
+            if self.sack_in_use() {
+                self.sb.on_sent(repr.seq_number, len, now);
+            }
+            if self.in_recovery {
+                self.prr_out += len;
+            }
         }
         match seg.kind {
             Kind::Rst => {
@@ -335,18 +450,29 @@ impl Tcb {
             }
             Kind::Probe => self.probe_now = false,
             Kind::Ack => {}
-            Kind::RetransmitHead => {
+            Kind::RetransmitHead | Kind::RetransmitLost => {
                 self.rtx_head = false;
                 if self.in_recovery {
                     env.count(Counter::TcpExtTCPFastRetrans);
-                    if self.undo_stamp.is_none() {
-                        self.undo_stamp = repr.options.timestamps.map(|(tsval, _)| tsval);
-                    }
+                } else if self.in_loss {
+                    env.count(Counter::TcpExtTCPSlowStartRetrans);
                 }
                 if repr.payload_len > 0 {
                     self.last_data_sent = now;
                 }
                 self.arm_rto_if_idle(now);
+            }
+            Kind::TailProbe => {
+                self.tlp_due = false;
+                self.tlp_retrans = retransmission;
+                self.last_data_sent = now;
+                if end.gt(self.snd_max) {
+                    self.snd_max = end;
+                    self.snd_nxt = end;
+                }
+                self.tlp_high_seq = Some(self.snd_max);
+                // Linux's `tcp_rearm_rto`: the probe starts a fresh timeout.
+                self.timers.rto = Some(now + self.rtt.rto());
             }
             Kind::Syn | Kind::Data => {
                 if seg.kind == Kind::Data && repr.payload_len > 0 {
@@ -357,6 +483,9 @@ impl Tcb {
                 }
                 if retransmission && seg.kind == Kind::Syn {
                     env.count(Counter::TcpExtTCPSynRetrans);
+                } else if retransmission {
+                    // Only a timeout rewinds `snd_nxt` ("go back N" without SACK).
+                    env.count(Counter::TcpExtTCPSlowStartRetrans);
                 }
                 if !retransmission && repr.payload_len > 0 {
                     env.count(Counter::TcpExtTCPOrigDataSent);
@@ -370,6 +499,9 @@ impl Tcb {
                         }
                     }
                     self.arm_rto_if_idle(now);
+                    if seg.kind == Kind::Data && !retransmission {
+                        self.arm_tlp(now);
+                    }
                 }
             }
         }

@@ -60,6 +60,7 @@ impl Rack {
     }
 
     /// The RTT of the newest delivered segment.
+    #[cfg(test)]
     pub fn rtt(&self) -> Duration {
         self.rtt
     }

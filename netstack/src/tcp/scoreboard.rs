@@ -86,6 +86,8 @@ pub(crate) struct Scoreboard {
     sacked: usize,
     lost: usize,
     retrans: usize,
+    /// Bytes both lost and retransmitted since (so `lost - lost_retrans` are still to resend).
+    lost_retrans: usize,
     /// One past the highest sequence number ever SACKed.
     highest_sacked: Option<SeqNumber>,
 }
@@ -107,6 +109,7 @@ impl Scoreboard {
     }
 
     /// Bytes outstanding.
+    #[cfg(test)]
     pub fn outstanding(&self) -> usize {
         self.total
     }
@@ -127,6 +130,7 @@ impl Scoreboard {
     }
 
     /// One past the highest sequence number SACKed, if any.
+    #[cfg(test)]
     pub fn highest_sacked(&self) -> Option<SeqNumber> {
         self.highest_sacked
     }
@@ -142,7 +146,30 @@ impl Scoreboard {
         self.segs.iter()
     }
 
-    /// The first segment marked lost and not retransmitted since: what recovery sends next.
+    /// Whether a segment marked lost waits for its retransmission.
+    pub fn has_lost_unsent(&self) -> bool {
+        self.lost > self.lost_retrans
+    }
+
+    /// What recovery sends next: the first segment marked lost and not retransmitted since,
+    /// with the lost ones right after it while the whole stays within `max` sequence numbers
+    /// (Linux collapses such segments into one retransmission, `tcp_retrans_try_collapse`).
+    /// Returns its start and length.
+    pub fn next_lost_run(&self, max: usize) -> Option<(SeqNumber, usize)> {
+        let k = self.segs.iter().position(|s| s.lost && !s.retrans)?;
+        let first = self.segs[k];
+        let mut len = first.len as usize;
+        for s in self.segs.iter().skip(k + 1) {
+            if !s.lost || s.retrans || s.sacked || len + s.len as usize > max {
+                break;
+            }
+            len += s.len as usize;
+        }
+        Some((first.start, len))
+    }
+
+    /// The first segment marked lost and not retransmitted since.
+    #[cfg(test)]
     pub fn next_lost(&self) -> Option<&Sent> {
         self.segs.iter().find(|s| s.lost && !s.retrans)
     }
@@ -168,6 +195,9 @@ impl Scoreboard {
                     if !s.retrans && !s.sacked {
                         s.retrans = true;
                         self.retrans += s.len as usize;
+                        if s.lost {
+                            self.lost_retrans += s.len as usize;
+                        }
                     }
                 }
                 tail
@@ -229,6 +259,9 @@ impl Scoreboard {
         if seg.retrans {
             self.retrans -= n;
         }
+        if seg.lost && seg.retrans {
+            self.lost_retrans -= n;
+        }
     }
 
     /// The SACK blocks of an ACK whose cumulative acknowledgment is `una` (already applied with
@@ -264,6 +297,9 @@ impl Scoreboard {
                 seg.sacked = true;
                 self.sacked += n;
                 d.sacked += n;
+                if seg.lost && seg.retrans {
+                    self.lost_retrans -= n;
+                }
                 if seg.lost {
                     seg.lost = false;
                     self.lost -= n;
@@ -287,6 +323,9 @@ impl Scoreboard {
             return;
         }
         let n = s.len as usize;
+        if s.lost && s.retrans {
+            self.lost_retrans -= n;
+        }
         if !s.lost {
             s.lost = true;
             self.lost += n;
@@ -295,6 +334,16 @@ impl Scoreboard {
             s.retrans = false;
             self.retrans -= n;
         }
+    }
+
+    /// The loss marks were wrong (a spurious timeout or recovery): nothing is lost after all
+    /// (Linux's `tcp_undo_cwnd_reduction` with `unmark_loss`).
+    pub fn unmark_lost(&mut self) {
+        for s in &mut self.segs {
+            s.lost = false;
+        }
+        self.lost = 0;
+        self.lost_retrans = 0;
     }
 
     /// A retransmission timeout: every segment not SACKed is lost (Linux's `tcp_enter_loss`);

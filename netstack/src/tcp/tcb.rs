@@ -18,8 +18,10 @@ use std::time::Duration;
 use super::State;
 use super::assembler::Assembler;
 use super::cc::Congestion;
+use super::rack::Rack;
 use super::ring::Ring;
 use super::rtt::RttEstimator;
+use super::scoreboard::Scoreboard;
 use super::seq_dist;
 use crate::config::StackConfig;
 use crate::route::IfaceId;
@@ -71,6 +73,10 @@ pub(crate) struct Timers {
     pub keepalive: Option<Instant>,
     /// End of TIME_WAIT, or of an orphaned FIN_WAIT_2.
     pub linger: Option<Instant>,
+    /// RACK's reordering timer: a segment becomes lost then unless delivered first.
+    pub reorder: Option<Instant>,
+    /// Tail loss probe (RFC 8985 section 7).
+    pub tlp: Option<Instant>,
 }
 
 impl Timers {
@@ -82,6 +88,8 @@ impl Timers {
             self.persist,
             self.keepalive,
             self.linger,
+            self.reorder,
+            self.tlp,
         ]
         .into_iter()
         .flatten()
@@ -181,6 +189,33 @@ pub(crate) struct Tcb {
     pub undo_ok: bool,
     /// When data was last sent (Linux's `lsndtime`): the idle time the restart window uses.
     pub last_data_sent: Instant,
+    /// After a retransmission timeout on a SACK connection: recovering every segment marked
+    /// lost until `snd_una` reaches `recover` (Linux's `TCP_CA_Loss`).
+    pub in_loss: bool,
+    /// The first ACK after a timeout decides whether it was spurious (Eifel, RFC 3522): the
+    /// timed-out data had arrived after all if that ACK echoes a TSval older than the
+    /// retransmission's (`undo_stamp`).
+    pub rto_undo_pending: bool,
+    /// The SACK sender's scoreboard (only kept when SACK is in use).
+    pub sb: Scoreboard,
+    /// RACK loss detection state.
+    pub rack: Rack,
+    /// Proportional rate reduction (RFC 6937): bytes delivered and sent since recovery began,
+    /// and the flight size then (`RecoverFS`).
+    pub prr_delivered: usize,
+    pub prr_out: usize,
+    pub recover_fs: usize,
+    /// Retransmissions of this recovery not yet shown spurious by a D-SACK (Linux's
+    /// `undo_retrans`): when it reaches zero, the recovery is undone.
+    pub undo_retrans: i32,
+    /// The end of the outstanding tail loss probe (`tlp_high_seq`), and whether the probe was a
+    /// retransmission.
+    pub tlp_high_seq: Option<SeqNumber>,
+    pub tlp_retrans: bool,
+    /// The tail loss probe timer fired: the output sends the probe.
+    pub tlp_due: bool,
+    /// A duplicate segment arrived: the next ACK reports it in a D-SACK block (RFC 2883).
+    pub dsack: Option<(SeqNumber, SeqNumber)>,
 
     // Timers and their counts.
     pub timers: Timers,
@@ -296,6 +331,18 @@ impl Tcb {
             undo_stamp: None,
             undo_ok: false,
             last_data_sent: now,
+            in_loss: false,
+            rto_undo_pending: false,
+            sb: Scoreboard::new(),
+            rack: Rack::new(),
+            prr_delivered: 0,
+            prr_out: 0,
+            recover_fs: 0,
+            undo_retrans: 0,
+            tlp_high_seq: None,
+            tlp_retrans: false,
+            tlp_due: false,
+            dsack: None,
             timers: Timers::default(),
             timer_key: None,
             timer_tick: None,
@@ -434,7 +481,13 @@ impl Tcb {
 
     /// Whether the connection has anything for output to send now.
     pub fn wants_output(&self) -> bool {
-        self.ack_now || self.probe_now || self.rst_now || self.rtx_head || self.has_sendable()
+        self.ack_now
+            || self.probe_now
+            || self.rst_now
+            || self.rtx_head
+            || self.tlp_due
+            || self.sb.has_lost_unsent()
+            || self.has_sendable()
     }
 
     /// Whether there is a SYN, data or FIN to send (ignoring windows and Nagle, which output
@@ -484,6 +537,7 @@ impl Tcb {
         self.probe_now = false;
         self.rtx_head = false;
         self.assembler.clear();
+        self.sb.clear();
         self.send.consume(self.send.len());
         self.send.release_if_empty();
     }

@@ -6,8 +6,11 @@
 //! - **Retransmission** (RFC 6298 section 5): the SYN or SYN-ACK again, up to
 //!   `tcp_syn_retries` / `tcp_synack_retries`; for data, back off, collapse the congestion
 //!   window to one segment (RFC 5681; the threshold drops on the first timeout of a series, by
-//!   the congestion control algorithm's rule) and resend from `snd_una` ("go back N"), up to
-//!   `tcp_retries2` times before failing with `TimedOut`.
+//!   the congestion control algorithm's rule) and resend: with SACK every segment not SACKed
+//!   is marked lost and resent from the scoreboard (`recovery.rs`), without it from `snd_una`
+//!   ("go back N"); up to `tcp_retries2` times before failing with `TimedOut`. The first ACK
+//!   after a timeout may show it spurious (Eifel, with timestamps), which undoes it.
+//! - **RACK reordering** and **tail loss probe** timers (`recovery.rs`).
 //! - **Delayed ACK**: Linux's 40 ms minimum (`TCP_DELACK_MIN`).
 //! - **Persist**: a zero window with data waiting and nothing in flight; probes back off like the
 //!   RTO and never give up while the peer answers (any ACK resets the count).
@@ -64,6 +67,14 @@ impl Tcb {
             self.timers.keepalive = None;
             self.on_keepalive(env);
         }
+        if due(self.timers.reorder, now) {
+            self.timers.reorder = None;
+            self.on_reorder_timer(env);
+        }
+        if due(self.timers.tlp, now) {
+            self.timers.tlp = None;
+            self.on_tlp_timer(env);
+        }
     }
 
     fn on_rto(&mut self, env: &mut Env<'_>) {
@@ -100,15 +111,23 @@ impl Tcb {
                 let flight = seq_dist(self.snd_max, self.snd_una);
                 // RFC 5681: the threshold drops on the first timeout of a series only.
                 self.cc.on_rto(env.now, flight, self.mss, self.retries == 1);
-                self.in_recovery = false;
+                // The first ACK after the timeout decides whether it was spurious (Eifel).
                 self.undo_stamp = None;
-                self.undo_ok = false;
-                self.recover = self.snd_max;
+                self.undo_ok = self.opts.timestamps;
+                self.rto_undo_pending = self.opts.timestamps;
                 self.dup_acks = 0;
                 self.rtt.back_off();
                 self.rtt_probe = None;
-                self.snd_nxt = self.snd_una;
                 self.rtx_head = false;
+                if self.sack_in_use() {
+                    // Everything not SACKed is lost and resent from the scoreboard.
+                    self.sack_on_rto(env);
+                } else {
+                    // Go back N.
+                    self.in_recovery = false;
+                    self.recover = self.snd_max;
+                    self.snd_nxt = self.snd_una;
+                }
             }
         }
     }
