@@ -287,6 +287,9 @@ settings! {
     tcp_sack: bool = true, "net.ipv4";
     /// RFC 2883 duplicate SACKs.
     tcp_dsack: bool = true, "net.ipv4";
+    /// Tail loss probes (RFC 8985 section 7) on SACK connections: 3 or 4 on (Linux's default
+    /// is 3), 0 to 2 off.
+    tcp_early_retrans: u8 = 3, "net.ipv4", check = |v: &u8| *v <= 4;
     /// Seconds an orphaned connection stays in FIN_WAIT_2.
     tcp_fin_timeout: u32 = 60, "net.ipv4";
     /// Seconds in TIME_WAIT. Linux hard-codes 60 s (`TCP_TIMEWAIT_LEN`); here it can be changed.

@@ -10,7 +10,7 @@
 mod script;
 
 use script::{PEER_ISN, PeerOpts, Read, Script, peer_data, seg};
-use sockeye_netstack::{Counter, SocketHandle, TcpState};
+use sockeye_netstack::{Counter, SocketHandle, StackConfig, TcpState};
 use std::io::ErrorKind;
 
 fn established() -> (Script, SocketHandle, SocketHandle) {
@@ -103,7 +103,12 @@ fn active_close_goes_through_fin_wait_1_fin_wait_2_and_time_wait() {
 /// and once the data is acknowledged the FIN alone goes on being retransmitted, with backoff.
 #[test]
 fn fin_is_retransmitted_with_the_data_it_follows() {
-    let (mut h, _, c) = established();
+    // Tail loss probes off: this is the timeout's schedule.
+    let mut h = Script::with_config(StackConfig {
+        tcp_early_retrans: 0,
+        ..StackConfig::default()
+    });
+    let (_, c) = h.passive_open(PeerOpts::FULL);
     h.run_until(10);
     h.write(c, 100);
     h.expect(seg("P.").seq(1).ack(1).len(100));

@@ -24,6 +24,18 @@ fn established() -> (Script, SocketHandle) {
     (h, c)
 }
 
+/// The retransmission-timeout tests turn tail loss probes off (`tcp_early_retrans = 0`) so the
+/// schedule is the RTO's alone (`tcp_rfc_sack.rs` has the probe that precedes it by default).
+fn established_without_tlp() -> (Script, SocketHandle) {
+    let mut h = Script::with_config(StackConfig {
+        tcp_early_retrans: 0,
+        ..StackConfig::default()
+    });
+    let (_, c) = h.passive_open(PeerOpts::FULL);
+    quiet(&mut h, c);
+    (h, c)
+}
+
 /// A connection whose peer does not permit SACK: loss recovery is NewReno on duplicate ACKs,
 /// and a timeout goes back to SND.UNA (SACK recovery is in `tcp_rfc_sack.rs`).
 fn established_without_sack() -> (Script, SocketHandle) {
@@ -143,7 +155,7 @@ fn data_segments_leave_room_for_sack_blocks() {
 /// RTO is back at its 200 ms floor.
 #[test]
 fn lost_data_is_retransmitted_on_rto_with_backoff() {
-    let (mut h, c) = established();
+    let (mut h, c) = established_without_tlp();
     h.run_until(100);
     h.write(c, 1000);
     h.expect(seg("P.").seq(1).ack(1).len(1000));
@@ -283,6 +295,7 @@ fn a_partial_ack_in_recovery_retransmits_the_next_hole() {
 fn tcp_retries2_exhausted_times_the_connection_out() {
     let config = StackConfig {
         tcp_retries2: 3,
+        tcp_early_retrans: 0,
         ..StackConfig::default()
     };
     let mut h = Script::with_config(config);
@@ -308,7 +321,7 @@ fn tcp_retries2_exhausted_times_the_connection_out() {
 /// after Linux's well-known 924.6 s: 200 ms doubling ten times, then six 120 s expiries.
 #[test]
 fn default_tcp_retries2_gives_up_after_924_6_seconds() {
-    let (mut h, c) = established();
+    let (mut h, c) = established_without_tlp();
     h.run_until(100);
     h.write(c, 100);
     h.expect(seg("P.").seq(1).len(100));
@@ -376,6 +389,7 @@ fn answered_zero_window_probes_still_back_off() {
 fn unanswered_zero_window_probes_time_out_after_tcp_retries2() {
     let config = StackConfig {
         tcp_retries2: 3,
+        tcp_early_retrans: 0,
         ..StackConfig::default()
     };
     let mut h = Script::with_config(config);

@@ -156,11 +156,38 @@ fn write_into_black_hole(sim: &mut Sim) -> (SocketHandle, Instant, Duration) {
     (c, t0, info.rto)
 }
 
+/// The retransmission-timeout tests turn tail loss probes off (`tcp_early_retrans = 0`) so the
+/// schedule is the RTO's alone; the next test shows the probe that precedes it by default.
+fn no_tlp() -> StackConfig {
+    StackConfig {
+        tcp_early_retrans: 0,
+        ..StackConfig::default()
+    }
+}
+
+/// RFC 8985 7 with Linux's timing: on a SACK connection the first retransmission is a tail
+/// loss probe, due at 2 SRTT + 200 ms (one segment out) but never later than the RTO, so it
+/// goes at 200 ms in the RTO's place; then the RTO series follows from there, backing off.
+#[test]
+fn a_tail_loss_probe_precedes_the_first_timeout() {
+    let (mut sim, cap) = sim_with(&StackConfig::default());
+    let (c, t0, rto) = write_into_black_hole(&mut sim);
+    assert_eq!(rto, ms(200));
+    advance_dark(&mut sim, secs(2), 0, 1);
+    let data = cap.sent_since(0, t0, |s| s.len > 0);
+    let want: Vec<Duration> = [0, 200, 400, 800, 1600].map(ms).to_vec();
+    assert_times(&offsets(&data, t0), &want, "data transmissions", &cap);
+    let n = sim.stacks[0].counters();
+    assert_eq!(n.get(Counter::TcpExtTCPLossProbes), 1);
+    assert_eq!(n.get(Counter::TcpExtTCPTimeouts), 3);
+    assert_eq!(sim.stacks[0].tcp_info(c).unwrap().retransmits, 3);
+}
+
 #[test]
 fn data_to_vanished_peer_backs_off_and_times_out_after_tcp_retries2() {
     let config = StackConfig {
         tcp_retries2: 5,
-        ..StackConfig::default()
+        ..no_tlp()
     };
     let (mut sim, cap) = sim_with(&config);
     let (c, t0, rto) = write_into_black_hole(&mut sim);
@@ -194,7 +221,7 @@ fn data_to_vanished_peer_backs_off_and_times_out_after_tcp_retries2() {
 
 #[test]
 fn rto_backoff_is_capped_at_120_seconds_and_gives_up_after_924_6_seconds() {
-    let (mut sim, cap) = sim_with(&StackConfig::default());
+    let (mut sim, cap) = sim_with(&no_tlp());
     let (c, t0, rto) = write_into_black_hole(&mut sim);
     assert_eq!(rto, ms(200));
     // 0.2 s doubling to 102.4 s (ten timeouts), then 120 s six times: 924.6 s.
@@ -221,7 +248,7 @@ fn lower_tcp_rto_max_ms_caps_the_backoff() {
     let config = StackConfig {
         tcp_rto_max_ms: 1000,
         tcp_retries2: 7,
-        ..StackConfig::default()
+        ..no_tlp()
     };
     let (mut sim, cap) = sim_with(&config);
     let (c, t0, rto) = write_into_black_hole(&mut sim);
@@ -471,7 +498,7 @@ fn fin_wait_2_with_an_owner_has_no_timeout() {
 
 #[test]
 fn a_peer_back_before_tcp_retries2_resumes_the_transfer() {
-    let (mut sim, cap) = sim_with(&StackConfig::default());
+    let (mut sim, cap) = sim_with(&no_tlp());
     let (c, t0, rto) = write_into_black_hole(&mut sim);
     // Dark for 5 s: transmissions at 0, 0.2, 0.6, 1.4, 3.0 s; the next is due at 6.2 s.
     advance_dark(&mut sim, secs(5), 0, 1);

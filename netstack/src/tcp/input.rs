@@ -408,7 +408,7 @@ impl Tcb {
     /// Eifel detection (RFC 3522) for an ACK that advanced `snd_una` during fast recovery: it
     /// keeps the recovery undoable only if its echoed timestamp is older than the first
     /// retransmission, i.e. an original transmission filled the hole.
-    fn track_undo(&mut self, options: &TcpOptions) {
+    pub(super) fn track_undo(&mut self, options: &TcpOptions) {
         let original = match (self.undo_stamp, options.timestamps) {
             (Some(stamp), Some((_, ecr))) if ecr != 0 => (ecr.wrapping_sub(stamp) as i32) < 0,
             _ => false,

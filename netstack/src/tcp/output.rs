@@ -421,7 +421,7 @@ impl Tcb {
             {
                 self.undo_stamp = repr.options.timestamps.map(|(tsval, _)| tsval);
             }
-            if self.in_recovery || self.in_loss {
+            if self.undo_marker.is_some() && (self.in_recovery || self.in_loss) {
                 self.undo_retrans += 1;
             }
         } else {
@@ -500,7 +500,7 @@ impl Tcb {
                     }
                     self.arm_rto_if_idle(now);
                     if seg.kind == Kind::Data && !retransmission {
-                        self.arm_tlp(now);
+                        self.arm_tlp(now, env.config);
                     }
                 }
             }

@@ -30,6 +30,7 @@ use std::time::Duration;
 use super::scoreboard::Delivery;
 use super::seq_dist;
 use super::tcb::{Env, Tcb};
+use crate::config::StackConfig;
 use crate::stats::Counter;
 use crate::time::Instant;
 use crate::wire::SeqNumber;
@@ -78,6 +79,11 @@ impl Tcb {
         if d.dsack {
             self.on_dsack(env, blocks[0]);
         }
+        if advanced && self.in_recovery {
+            // Eifel: every ACK of the recovery must echo a TSval older than its first
+            // retransmission for the recovery to count as spurious.
+            self.track_undo(&seg.options);
+        }
         if d.reordered && !self.rack.reord {
             self.rack.reord = true;
             env.count(Counter::TcpExtTCPSACKReorder);
@@ -106,7 +112,7 @@ impl Tcb {
             let srtt = self.rtt.srtt().unwrap_or(self.rtt.rto());
             self.timers.rto = Some(now + (srtt / 2).max(RENEGING_MIN));
         }
-        self.arm_tlp(now);
+        self.arm_tlp(now, env.config);
     }
 
     /// The blocks of an ACK that can be about data we sent (Linux's
@@ -131,14 +137,24 @@ impl Tcb {
             Counter::TcpExtTCPDSACKOfoRecv
         });
         self.rack.on_dsack(self.snd_una, self.snd_max);
-        if (self.in_recovery || self.in_loss) && self.undo_retrans > 0 {
+        // Linux's `tcp_check_dsack`: a D-SACK for data of the last recovery (at or after where
+        // it began, already cumulatively acknowledged) accounts for one of its retransmissions.
+        if let Some(marker) = self.undo_marker
+            && self.undo_retrans > 0
+            && end.le(self.snd_una)
+            && end.gt(marker)
+        {
             self.undo_retrans -= 1;
-            if self.undo_retrans == 0 && self.cc.undo() {
-                env.count(Counter::TcpExtTCPDSACKUndo);
-                self.sb.unmark_lost();
-                self.in_recovery = false;
-                self.in_loss = false;
-                self.rack.on_recovery_end();
+            if self.undo_retrans == 0 && !self.in_loss {
+                self.undo_marker = None;
+                if self.cc.undo() {
+                    env.count(Counter::TcpExtTCPDSACKUndo);
+                    self.sb.unmark_lost();
+                    if self.in_recovery {
+                        self.in_recovery = false;
+                        self.rack.on_recovery_end();
+                    }
+                }
             }
         }
     }
@@ -179,6 +195,7 @@ impl Tcb {
         self.prr_delivered = 0;
         self.prr_out = 0;
         self.recover_fs = seq_dist(self.snd_max, self.snd_una).max(1);
+        self.undo_marker = Some(self.snd_una);
         self.undo_retrans = 0;
         self.undo_stamp = None;
         self.undo_ok = self.opts.timestamps;
@@ -193,8 +210,12 @@ impl Tcb {
         if self.in_recovery {
             let ssthresh = self.cc.ssthresh();
             self.cc.set_cwnd(ssthresh.max(self.mss));
-            if self.undo_ok && self.cc.undo() {
+            // Linux's `tcp_try_undo_recovery`: spurious if timestamps say so, or if D-SACKs
+            // already accounted for every retransmission.
+            let spurious = self.undo_ok || (self.undo_marker.is_some() && self.undo_retrans == 0);
+            if spurious && self.cc.undo() {
                 env.count(Counter::TcpExtTCPFullUndo);
+                self.undo_marker = None;
             }
             self.rack.on_recovery_end();
         }
@@ -251,16 +272,19 @@ impl Tcb {
         self.tlp_high_seq = None;
         self.timers.tlp = None;
         self.timers.reorder = None;
+        self.undo_marker = Some(self.snd_una);
         self.undo_retrans = 0;
     }
 
-    /// Arms the tail loss probe after sending or an ACK (Linux's `tcp_schedule_loss_probe`):
-    /// on a SACK connection not in recovery with data outstanding and an RTT measured, two
-    /// smoothed RTTs out (plus a delayed-ACK allowance when one segment is out), if that comes
-    /// before the retransmission timeout.
-    pub(crate) fn arm_tlp(&mut self, now: Instant) {
+    /// Arms the tail loss probe after sending or an ACK (Linux's `tcp_schedule_loss_probe`),
+    /// unless `tcp_early_retrans` turns probes off: on a SACK connection not in recovery, with
+    /// data outstanding and an RTT measured, two smoothed RTTs out (plus a delayed-ACK
+    /// allowance when one segment is out), and never later than the retransmission timeout,
+    /// which the probe then replaces.
+    pub(crate) fn arm_tlp(&mut self, now: Instant, config: &StackConfig) {
         self.timers.tlp = None;
-        if !self.sack_in_use()
+        if config.tcp_early_retrans < 3
+            || !self.sack_in_use()
             || self.in_recovery
             || self.in_loss
             || self.snd_max == self.snd_una
@@ -277,9 +301,8 @@ impl Tcb {
             TLP_SLACK
         };
         let at = now + 2 * srtt + slack;
-        if self.timers.rto.is_some_and(|rto| at < rto) {
-            self.timers.tlp = Some(at);
-        }
+        // Never later than the retransmission timeout: then the probe goes in its place.
+        self.timers.tlp = self.timers.rto.map(|rto| at.min(rto));
     }
 
     /// The tail loss probe timer fired (Linux's `tcp_send_loss_probe`): at most one probe is
@@ -295,6 +318,8 @@ impl Tcb {
         }
         self.tlp_due = true;
         env.count(Counter::TcpExtTCPLossProbes);
+        // The probe replaces a timeout due now; it re-arms the timer when it leaves.
+        self.timers.rto = Some(env.now + self.rtt.rto());
     }
 
     /// What an ACK says about the outstanding probe (Linux's `tcp_process_tlp_ack`): if it
@@ -305,18 +330,22 @@ impl Tcb {
             return;
         };
         if self.snd_una.lt(high) {
-            if !advanced && d.sacked == 0 && !d.dsack {
-                // A pure duplicate ACK: the original and the probe both arrived.
-                self.tlp_high_seq = None;
-            }
             return;
         }
-        self.tlp_high_seq = None;
-        if self.tlp_retrans && !d.dsack && self.snd_una.gt(high) {
+        if !self.tlp_retrans || d.dsack {
+            // New data probed, or the peer got the probe twice: no loss.
+            self.tlp_high_seq = None;
+        } else if self.snd_una.gt(high) {
+            // An ACK beyond the probe and no D-SACK for it: the original was lost and the
+            // probe repaired it. Reduce once, as for any loss.
+            self.tlp_high_seq = None;
             let flight = seq_dist(self.snd_max, self.snd_una);
             let ssthresh = self.cc.on_congestion(env.now, flight, self.mss);
             self.cc.set_cwnd(ssthresh.max(self.mss));
             env.count(Counter::TcpExtTCPLossProbeRecovery);
+        } else if !advanced && d.sacked == 0 {
+            // A pure duplicate ACK: the original and the probe both arrived.
+            self.tlp_high_seq = None;
         }
     }
 }

@@ -229,6 +229,7 @@ impl Scoreboard {
                 self.forget(&front, front.len as usize, d);
                 if !front.sacked {
                     d.deliver(&front);
+                    self.note_order(&front, d);
                 }
             } else {
                 // Partly acknowledged: trim.
@@ -240,9 +241,17 @@ impl Scoreboard {
                 self.forget(&trimmed, cut as usize, d);
                 if !front.sacked {
                     d.deliver(&front);
+                    self.note_order(&trimmed, d);
                 }
                 break;
             }
+        }
+    }
+
+    /// A segment never retransmitted delivered below one SACKed before: reordering.
+    fn note_order(&self, seg: &Sent, d: &mut Delivery) {
+        if !seg.ever_retrans && self.highest_sacked.is_some_and(|h| seg.end().lt(h)) {
+            d.reordered = true;
         }
     }
 
@@ -290,9 +299,7 @@ impl Scoreboard {
                     continue;
                 }
                 let n = s.len as usize;
-                if !s.ever_retrans && self.highest_sacked.is_some_and(|h| s.end().lt(h)) {
-                    d.reordered = true;
-                }
+                self.note_order(&s, d);
                 let seg = &mut self.segs[k];
                 seg.sacked = true;
                 self.sacked += n;

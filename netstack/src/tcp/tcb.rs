@@ -205,7 +205,10 @@ pub(crate) struct Tcb {
     pub prr_delivered: usize,
     pub prr_out: usize,
     pub recover_fs: usize,
-    /// Retransmissions of this recovery not yet shown spurious by a D-SACK (Linux's
+    /// Where the last recovery began (Linux's `undo_marker`), while it may still be undone
+    /// (after it ended, too: the D-SACKs for its retransmissions come late).
+    pub undo_marker: Option<SeqNumber>,
+    /// Retransmissions of that recovery not yet shown spurious by a D-SACK (Linux's
     /// `undo_retrans`): when it reaches zero, the recovery is undone.
     pub undo_retrans: i32,
     /// The end of the outstanding tail loss probe (`tlp_high_seq`), and whether the probe was a
@@ -338,6 +341,7 @@ impl Tcb {
             prr_delivered: 0,
             prr_out: 0,
             recover_fs: 0,
+            undo_marker: None,
             undo_retrans: 0,
             tlp_high_seq: None,
             tlp_retrans: false,

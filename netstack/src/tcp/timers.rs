@@ -48,6 +48,11 @@ impl Tcb {
             }
             return;
         }
+        // A tail loss probe due with the retransmission timeout goes first, in its place.
+        if due(self.timers.tlp, now) {
+            self.timers.tlp = None;
+            self.on_tlp_timer(env);
+        }
         if due(self.timers.rto, now) {
             self.timers.rto = None;
             self.on_rto(env);
@@ -70,10 +75,6 @@ impl Tcb {
         if due(self.timers.reorder, now) {
             self.timers.reorder = None;
             self.on_reorder_timer(env);
-        }
-        if due(self.timers.tlp, now) {
-            self.timers.tlp = None;
-            self.on_tlp_timer(env);
         }
     }
 
