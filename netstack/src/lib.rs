@@ -11,9 +11,9 @@
 //!
 //! What is here: the [`wire`] formats; the [`Stack`] with interfaces, routing ([`route`]), ARP
 //! ([`neighbor`]), IPv4 with reassembly and fragmentation, ICMP, [`udp`] sockets and [`tcp`]
-//! (RFC 9293 with RFC 5961, NewReno, timers in a [`timer`] wheel, listeners); settings with
-//! Linux's sysctl names ([`config`]) and counters with Linux's MIB names ([`stats`]); and a
-//! deterministic network simulator ([`sim`]) for tests.
+//! (RFC 9293 with RFC 5961, NewReno and CUBIC, timers in a [`timer`] wheel, listeners);
+//! settings with Linux's sysctl names ([`config`]) and counters with Linux's MIB names
+//! ([`stats`]); and a deterministic network simulator ([`sim`]) for tests.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
