@@ -341,4 +341,19 @@ fn the_algorithm_is_chosen_per_socket_and_inherited_from_the_listener() {
     assert!(config.set("tcp_congestion_control", "vegas").is_err());
     let h = sim.stacks[0].tcp_socket();
     assert_eq!(sim.stacks[0].tcp_congestion_control(h).unwrap(), "reno");
+    // A choice made before connecting survives the handshake (which resets the window for
+    // the negotiated MSS).
+    sim.stacks[0]
+        .tcp_set_congestion_control(h, "cubic")
+        .unwrap();
+    let now = sim.now;
+    sim.stacks[0].tcp_connect(now, h, apps::sa(1, 80)).unwrap();
+    assert!(apps::run_until(&mut sim, Duration::from_secs(5), |s| {
+        apps::poll_connect(&mut s.stacks[0], h).is_ready()
+    }));
+    let info = sim.stacks[0].tcp_info(h).unwrap();
+    assert_eq!(
+        (info.congestion_control, info.cwnd),
+        ("cubic", 10 * info.mss)
+    );
 }
