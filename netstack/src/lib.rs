@@ -11,10 +11,10 @@
 //!
 //! What is here: the [`wire`] formats; the [`Stack`] with interfaces, routing ([`route`]), ARP
 //! ([`neighbor`]), IPv4 with reassembly and fragmentation, ICMP, [`udp`] sockets and [`tcp`]
-//! (RFC 9293 with RFC 5961, NewReno, timers in a [`timer`] wheel, listeners with Linux's SYN and
-//! accept queues and SYN cookies); settings with
-//! Linux's sysctl names ([`config`]) and counters with Linux's MIB names ([`stats`]); and a
-//! deterministic network simulator ([`sim`]) for tests.
+//! (RFC 9293 with RFC 5961; NewReno and CUBIC; SACK recovery with RACK-TLP and PRR; timers in a
+//! [`timer`] wheel; listeners with Linux's SYN and accept queues and SYN cookies); settings
+//! with Linux's sysctl names ([`config`]) and counters with Linux's MIB names ([`stats`]); and
+//! a deterministic network simulator ([`sim`]) for tests.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]

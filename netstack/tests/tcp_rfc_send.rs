@@ -263,6 +263,72 @@ fn with_cubic_a_fast_retransmit_keeps_seven_tenths_of_the_flight() {
     );
 }
 
+/// A fast retransmission that reordering made unnecessary: 10 segments leave, the first is
+/// delayed, three duplicate ACKs trigger fast recovery, then the delayed original arrives and
+/// the full ACK echoes its timestamp, older than the retransmission's. Eifel detection
+/// (RFC 3522) shows the recovery was spurious and the window and threshold come back (RFC 9438
+/// 4.9; Linux's `TCPFullUndo`). With `echo_retransmission` the ACK echoes the retransmission
+/// instead: a real loss, nothing undone. Returns (undos, cwnd, ssthresh) after recovery.
+fn recovery_ending_with_echo(echo_retransmission: bool) -> (u64, usize, usize) {
+    // No tail loss probe: the handshake's 0 ms RTT would fire one 2 ms after the burst.
+    let (mut h, c) = established_without_tlp();
+    h.run_until(100);
+    h.write(c, 10 * MSS as usize);
+    let first = h.expect(seg(".").seq(1).ack(1).len(MSS as usize));
+    for i in 1..10 {
+        h.expect(seg(".").seq(1 + i * MSS).ack(1).len(MSS as usize));
+    }
+    let original = first.ts.unwrap().0;
+    for (at, right) in [(120, 2), (121, 3), (122, 4)] {
+        let val = h.peer_tsval();
+        h.inject(
+            at,
+            seg(".")
+                .seq(1)
+                .ack(1)
+                .sack(&[(1 + MSS, 1 + right * MSS)])
+                .ts(val, original),
+        );
+    }
+    let rtx = h.expect(seg(".").seq(1).ack(1).len(MSS as usize));
+    let retransmission = rtx.ts.unwrap().0;
+    assert!(retransmission > original);
+    assert_eq!(h.info(c).ssthresh, 7 * MSS as usize);
+    let echo = if echo_retransmission {
+        retransmission
+    } else {
+        original
+    };
+    let val = h.peer_tsval();
+    h.inject(125, seg(".").seq(1).ack(1 + 10 * MSS).ts(val, echo));
+    let info = h.info(c);
+    (
+        h.counter(Counter::TcpExtTCPFullUndo),
+        info.cwnd,
+        info.ssthresh,
+    )
+}
+
+#[test]
+fn a_spurious_fast_recovery_is_undone_when_timestamps_show_the_original_arrived() {
+    let (undos, cwnd, ssthresh) = recovery_ending_with_echo(false);
+    assert_eq!(undos, 1);
+    assert_eq!(
+        ssthresh,
+        usize::MAX,
+        "the threshold from before the recovery"
+    );
+    assert!(cwnd >= 10 * MSS as usize, "the window from before: {cwnd}");
+    let (undos, cwnd, ssthresh) = recovery_ending_with_echo(true);
+    assert_eq!(undos, 0);
+    assert_eq!(ssthresh, 7 * MSS as usize);
+    // Recovery ends at ssthresh; the ACK that ends it may grow it a little (as on Linux).
+    assert!(
+        cwnd >= ssthresh && cwnd < ssthresh + 2 * MSS as usize,
+        "{cwnd}"
+    );
+}
+
 /// RFC 6582 3.2 step 5: a partial ACK during recovery (it acknowledges the retransmitted
 /// segment but not everything sent before recovery began) retransmits the next hole at once.
 #[test]

@@ -1,6 +1,7 @@
 //! A deterministic network simulator for testing the stack: several [`Stack`]s on one simulated
 //! Ethernet segment, a virtual clock, and seeded faults (loss, duplication, reordering,
-//! corruption, delay, a rate-limited bottleneck with a bounded queue).
+//! corruption, delay, a rate-limited bottleneck with a bounded queue per sender or, for flows
+//! from several stacks competing for one receiver's link, per receiver: [`Bottleneck`]).
 //!
 //! A run is a pure function of its seed: the faults come from [`Rng`], the stacks use fixed
 //! secrets, and time only moves when nothing is left to do at the current instant (then it jumps
@@ -17,7 +18,7 @@ pub use rng::Rng;
 
 use core::net::Ipv4Addr;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::time::Duration;
 
 use crate::config::StackConfig;
@@ -48,7 +49,8 @@ pub struct LinkConfig {
     /// The bottleneck rate in bits per second (each sender's frames are serialised); `None` for
     /// infinite bandwidth.
     pub rate_bps: Option<u64>,
-    /// Frames a sender's bottleneck queue holds before dropping (tail drop).
+    /// Frames a bottleneck queue holds before dropping (tail drop), counted in frames whatever
+    /// their sizes (the one being serialised included).
     pub queue_limit: usize,
 }
 
@@ -66,6 +68,20 @@ impl Default for LinkConfig {
             queue_limit: 1000,
         }
     }
+}
+
+/// Where the rate-limited bottleneck ([`LinkConfig::rate_bps`]) queues frames.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Bottleneck {
+    /// One queue per sending stack (its uplink): the flows one stack sends share it, whoever
+    /// they go to. The default.
+    #[default]
+    PerSender,
+    /// One queue per receiving stack, like a switch's egress port: the flows several stacks
+    /// send to one stack share its queue (a dumbbell), while each direction of a connection has
+    /// its own. Broadcast frames (ARP requests), which a switch copies to every port, skip the
+    /// queues (they are rare and small).
+    PerReceiver,
 }
 
 /// What happened on the link.
@@ -114,10 +130,13 @@ pub struct Sim {
     pub stats: LinkStats,
     /// The fault generator.
     pub rng: Rng,
+    /// Where the bottleneck queues are (may be changed between steps).
+    pub bottleneck: Bottleneck,
     queue: BinaryHeap<Reverse<InFlight>>,
     order: u64,
-    /// Per sender: when its bottleneck is free again, and frames queued on it.
-    busy_until: Vec<Instant>,
+    /// Per bottleneck queue (per sender or per receiver, see [`Bottleneck`]): when each frame
+    /// in it finishes serialisation, oldest first (the last is when the queue is free again).
+    backlog: Vec<VecDeque<Instant>>,
     /// Optional tap on every frame sent (sender index, bytes).
     tap: Option<Tap>,
 }
@@ -208,9 +227,10 @@ impl Sim {
             link,
             stats: LinkStats::default(),
             rng: Rng::new(seed),
+            bottleneck: Bottleneck::default(),
             queue: BinaryHeap::new(),
             order: 0,
-            busy_until: vec![Instant::ZERO; n],
+            backlog: vec![VecDeque::new(); n],
             tap: None,
         }
     }
@@ -256,18 +276,25 @@ impl Sim {
         }
         let link = self.link;
         let mut at = self.now;
-        if let Some(rate) = link.rate_bps {
-            let start = self.busy_until[from].max(self.now);
-            let serialization = Duration::from_nanos(
-                (frame.len() as u64 * 8).saturating_mul(1_000_000_000) / rate.max(1),
-            );
-            let backlog = start.saturating_duration_since(self.now);
-            let queued = backlog.as_nanos() / serialization.as_nanos().max(1);
-            if queued as usize >= link.queue_limit {
+        if let Some(rate) = link.rate_bps
+            && let Some(port) = self.bottleneck_port(from, &frame)
+        {
+            let now = self.now;
+            let queue = &mut self.backlog[port];
+            // Frames whose serialisation has finished have left; the rest are queued (the one
+            // on the wire included), counted in frames whatever their sizes.
+            while queue.front().is_some_and(|&done| done <= now) {
+                queue.pop_front();
+            }
+            if queue.len() >= link.queue_limit {
                 self.stats.queue_drops += 1;
                 return;
             }
-            self.busy_until[from] = start + serialization;
+            let start = queue.back().map_or(now, |&busy| busy.max(now));
+            let serialization = Duration::from_nanos(
+                (frame.len() as u64 * 8).saturating_mul(1_000_000_000) / rate.max(1),
+            );
+            queue.push_back(start + serialization);
             at = start + serialization;
         }
         if self.rng.chance(link.loss) {
@@ -299,6 +326,17 @@ impl Sim {
             self.push(at + extra, from, frame.clone());
         }
         self.push(at, from, frame);
+    }
+
+    /// The bottleneck queue a frame from stack `from` waits in (none for a broadcast when the
+    /// queues are per receiver).
+    fn bottleneck_port(&self, from: usize, frame: &[u8]) -> Option<usize> {
+        match self.bottleneck {
+            Bottleneck::PerSender => Some(from),
+            Bottleneck::PerReceiver => {
+                (0..self.stacks.len()).find(|&i| frame.get(..6) == Some(&mac(i).0[..]))
+            }
+        }
     }
 
     fn push(&mut self, at: Instant, from: usize, frame: Vec<u8>) {
@@ -370,5 +408,46 @@ impl Sim {
         let deadline = self.now + d;
         self.run(deadline, |_| Control::Continue);
         self.now = deadline;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The queue bound counts frames: small frames (ACKs, SYNs, ARP) behind full-sized ones
+    /// are queued while there is room, not judged by how many of their own size the backlog
+    /// would hold.
+    #[test]
+    fn the_bottleneck_queue_counts_frames_of_any_size() {
+        let link = LinkConfig {
+            rate_bps: Some(1_000_000),
+            queue_limit: 4,
+            ..LinkConfig::default()
+        };
+        let mut sim = Sim::new(2, &StackConfig::default(), link, 1);
+        for _ in 0..3 {
+            sim.send(0, vec![0; 1514]);
+        }
+        sim.send(0, vec![0; 60]);
+        assert_eq!(sim.stats.queue_drops, 0);
+        sim.send(0, vec![0; 60]);
+        assert_eq!(
+            sim.stats.queue_drops, 1,
+            "the fifth frame finds the queue full"
+        );
+        // Once the first frame is serialised (1514 bytes at 1 Mbit/s: 12.1 ms) there is room.
+        sim.now = Instant::from_micros(12_200);
+        sim.send(0, vec![0; 60]);
+        assert_eq!(sim.stats.queue_drops, 1);
+        // Stack 0's queue is full again; per receiver, a frame to stack 1 waits in stack 1's
+        // port instead.
+        sim.send(0, vec![0; 60]);
+        assert_eq!(sim.stats.queue_drops, 2);
+        sim.bottleneck = Bottleneck::PerReceiver;
+        let mut to_1 = vec![0; 60];
+        to_1[..6].copy_from_slice(&mac(1).0);
+        sim.send(0, to_1);
+        assert_eq!(sim.stats.queue_drops, 2);
     }
 }

@@ -110,8 +110,11 @@ impl Tcb {
                 self.retries += 1;
                 env.count(Counter::TcpExtTCPTimeouts);
                 let flight = seq_dist(self.snd_max, self.snd_una);
-                // RFC 5681: the threshold drops on the first timeout of a series only.
-                self.cc.on_rto(env.now, flight, self.mss, self.retries == 1);
+                // The threshold drops on the first timeout of a series only (RFC 5681), and
+                // not when fast recovery already set it (Linux's `tcp_enter_loss`; the window
+                // it would be computed from is inflated).
+                let first = self.retries == 1 && !self.in_recovery;
+                self.cc.on_rto(env.now, flight, self.mss, first);
                 // The first ACK after the timeout decides whether it was spurious (Eifel).
                 self.undo_stamp = None;
                 self.undo_ok = self.opts.timestamps;

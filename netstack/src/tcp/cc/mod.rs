@@ -264,8 +264,15 @@ impl Congestion {
     /// A congestion event (loss detected with `flight` bytes outstanding): the threshold drops
     /// to what the algorithm says; the window is left to the loss recovery. Returns the new
     /// threshold.
+    ///
+    /// The algorithm sees `min(FlightSize, cwnd)`: RFC 5681 and RFC 9438 reduce from
+    /// FlightSize, but after a NewReno recovery FlightSize counts everything sent on the
+    /// inflated window since the first hole (up to the receive window), which says nothing
+    /// about the path; Linux reduces from cwnd. RFC 9438 section 4.6 allows cwnd when the
+    /// window cannot grow beyond what is used, which [`Congestion::on_ack`] ensures.
     pub fn on_congestion(&mut self, now: Instant, flight: usize, mss: usize) -> usize {
         self.prior = Some(self.w);
+        let flight = flight.min(self.w.cwnd);
         self.w.ssthresh = self.algo.ssthresh(&self.w, flight, mss, now);
         self.w.ssthresh
     }
@@ -300,8 +307,9 @@ impl Congestion {
     }
 
     /// A retransmission timeout: on the first of a series (`first`; RFC 5681 keeps ssthresh
-    /// while the same data times out again) a congestion event sets the threshold; the window
-    /// is one segment (RFC 5681 equation 5).
+    /// while the same data times out again; the connection also says no during fast recovery,
+    /// whose threshold stands, as in Linux's `tcp_enter_loss`) a congestion event sets the
+    /// threshold; the window is one segment (RFC 5681 equation 5).
     pub fn on_rto(&mut self, now: Instant, flight: usize, mss: usize, first: bool) {
         if first {
             self.on_congestion(now, flight, mss);

@@ -56,6 +56,11 @@ mod tests {
         Congestion::new(CongestionControl::Reno, 10, MSS)
     }
 
+    /// A window of `segments` segments (congestion events reduce from at most the window).
+    fn reno_at(segments: u32) -> Congestion {
+        Congestion::new(CongestionControl::Reno, segments, MSS)
+    }
+
     /// One round trip: the whole window is acknowledged, `per_ack` bytes per ACK (delayed ACKs
     /// cover two segments).
     fn round(cc: &mut Congestion, now: Instant, per_ack: usize) {
@@ -86,7 +91,7 @@ mod tests {
 
     #[test]
     fn avoidance_adds_one_segment_per_round_trip_and_loss_halves() {
-        let mut cc = reno();
+        let mut cc = reno_at(40);
         // A loss with 40 segments in flight: ssthresh 20, recovery ends with 20 in flight.
         cc.enter_fast_recovery(Instant::ZERO, 40 * MSS, MSS);
         assert_eq!((cc.ssthresh(), cc.cwnd()), (20 * MSS, 23 * MSS));
@@ -104,7 +109,7 @@ mod tests {
 
     #[test]
     fn slow_start_stops_at_ssthresh_and_carries_the_rest_into_avoidance() {
-        let mut cc = reno();
+        let mut cc = reno_at(25);
         cc.on_rto(Instant::ZERO, 25 * MSS, MSS, true);
         assert_eq!((cc.ssthresh(), cc.cwnd()), (12 * MSS + MSS / 2, MSS));
         for _ in 0..5 {
@@ -120,7 +125,7 @@ mod tests {
 
     #[test]
     fn recovery_inflates_deflates_and_a_timeout_collapses() {
-        let mut cc = reno();
+        let mut cc = reno_at(20);
         cc.enter_fast_recovery(Instant::ZERO, 20 * MSS, MSS);
         assert_eq!((cc.ssthresh(), cc.cwnd()), (10 * MSS, 13 * MSS));
         cc.recovery_dupack(MSS);
@@ -134,6 +139,18 @@ mod tests {
         // Later timeouts of the same data keep the threshold.
         cc.on_rto(Instant::ZERO, 3 * MSS, MSS, false);
         assert_eq!((cc.ssthresh(), cc.cwnd()), (2 * MSS, MSS));
+    }
+
+    #[test]
+    fn the_reduction_is_from_the_flight_but_never_more_than_the_window() {
+        // Less in flight than the window (RFC 5681 equation 4 uses FlightSize).
+        let mut cc = reno_at(20);
+        cc.enter_fast_recovery(Instant::ZERO, 8 * MSS, MSS);
+        assert_eq!(cc.ssthresh(), 4 * MSS);
+        // More in flight than the window, as after a long recovery: from the window.
+        let mut cc = reno_at(20);
+        cc.enter_fast_recovery(Instant::ZERO, 300 * MSS, MSS);
+        assert_eq!(cc.ssthresh(), 10 * MSS);
     }
 
     #[test]

@@ -30,7 +30,7 @@ fn algorithms_are_selected_by_linux_name() {
 
 #[test]
 fn switching_algorithm_keeps_the_window() {
-    let mut cc = Congestion::new(CongestionControl::Reno, 10, MSS);
+    let mut cc = Congestion::new(CongestionControl::Reno, 40, MSS);
     cc.enter_fast_recovery(Instant::ZERO, 40 * MSS, MSS);
     cc.exit_fast_recovery(20 * MSS, MSS);
     cc.set_algorithm(CongestionControl::Cubic);
