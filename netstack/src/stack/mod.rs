@@ -17,10 +17,12 @@ mod output;
 mod reasm;
 mod tcp;
 mod tcp_api;
+mod tcp_ready;
 mod udp;
 
 pub use iface::InterfaceConfig;
 pub use tcp_api::TcpInfo;
+pub use tcp_ready::{SocketEntry, SocketMemory};
 
 use crate::config::StackConfig;
 use crate::neighbor::{NeighborCache, PollAction};
