@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 mod context;
+mod driver;
 pub mod reactor;
 pub mod runtime;
 mod sched;
