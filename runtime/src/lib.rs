@@ -21,6 +21,7 @@
 
 mod context;
 mod driver;
+pub mod net;
 pub mod reactor;
 pub mod runtime;
 mod sched;
