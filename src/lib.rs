@@ -27,7 +27,7 @@
 #![warn(missing_docs)]
 
 pub use sockeye_macros::{main, test};
-pub use sockeye_runtime::{net, reactor, runtime, spawn, task, time};
+pub use sockeye_runtime::{net, reactor, runtime, spawn, stack, task, time};
 
 /// Asynchronous I/O traits and utilities: tokio's `AsyncRead`, `AsyncWrite`, `AsyncBufRead`,
 /// their extension traits, `copy`, `copy_bidirectional`, `split`, `BufReader`, `BufWriter`,

@@ -25,6 +25,7 @@ pub mod net;
 pub mod reactor;
 pub mod runtime;
 mod sched;
+pub mod stack;
 pub mod task;
 pub mod time;
 
