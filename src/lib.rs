@@ -32,7 +32,12 @@ pub use sockeye_runtime::{net, reactor, runtime, spawn, stack, task, time};
 /// Asynchronous I/O traits and utilities: tokio's `AsyncRead`, `AsyncWrite`, `AsyncBufRead`,
 /// their extension traits, `copy`, `copy_bidirectional`, `split`, `BufReader`, `BufWriter`,
 /// `duplex` and the rest of tokio's `io-util`, re-exported unchanged.
+///
+/// tokio's `Interest` and `Ready` belong to its `net` feature, so sockeye has its own, with the
+/// same names, for `TcpStream::ready`.
 pub mod io {
+    pub use sockeye_runtime::net::Ready;
+    pub use sockeye_runtime::reactor::Interest;
     pub use tokio::io::*;
 }
 
