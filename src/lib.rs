@@ -47,6 +47,10 @@ pub use tokio::sync;
 
 pub use tokio::{join, pin, select, try_join};
 
+/// hyper's runtime hooks (feature `hyper`): `SockeyeExecutor` and `SockeyeTimer`.
+#[cfg(feature = "hyper")]
+pub use sockeye_runtime::rt;
+
 /// The userspace TCP/IP stack (`sockeye-netstack`).
 pub use sockeye_netstack as netstack;
 

@@ -23,6 +23,8 @@ mod context;
 mod driver;
 pub mod net;
 pub mod reactor;
+#[cfg(feature = "hyper")]
+pub mod rt;
 pub mod runtime;
 mod sched;
 pub mod stack;

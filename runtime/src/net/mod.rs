@@ -17,6 +17,7 @@
 //! does not make dropping wait.
 
 mod addr;
+mod compat;
 mod ready;
 pub mod tcp;
 mod udp;

@@ -39,6 +39,8 @@ pub(crate) struct Core {
     pub(crate) reactor: Rc<Reactor>,
     /// The thread's TCP/IP stack and devices.
     pub(crate) net: Rc<NetDriver>,
+    /// Unique among the process's runtimes (for values that outlive or move between them).
+    pub(crate) id: u64,
     main_header: Arc<Header>,
     event_interval: u32,
     /// Set while `block_on` runs, to refuse a nested `block_on` on the same runtime.
@@ -52,8 +54,10 @@ impl Core {
         let shared = Arc::new(Shared::new()?);
         let reactor = Rc::new(Reactor::new(shared.eventfd())?);
         let net = Rc::new(NetDriver::new(net, &reactor)?);
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Rc::new(Core {
             net,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             main_header: Arc::new(Header::new(MAIN, shared.clone())),
             shared,
             run_queue: RefCell::new(VecDeque::with_capacity(256)),

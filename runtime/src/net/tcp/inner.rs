@@ -104,6 +104,35 @@ impl Conn {
         self.poll_with(Dir::Write, cx, |s, _, h, own| s.tcp_poll_write(h, own, buf))
     }
 
+    /// Writes the buffers in order, as much as fits: pending only if nothing could be written.
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let mut total = 0;
+        for buf in bufs.iter().filter(|b| !b.is_empty()) {
+            let polled = if total == 0 {
+                self.poll_write(Some(cx), buf)
+            } else {
+                self.poll_write(None, buf)
+            };
+            match polled {
+                Poll::Ready(Ok(n)) => {
+                    total += n;
+                    if n < buf.len() {
+                        break;
+                    }
+                }
+                Poll::Ready(Err(e)) if total == 0 => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+                // Later buffers: report what was written; the error comes back on the next call.
+                Poll::Ready(Err(_)) => break,
+            }
+        }
+        Poll::Ready(Ok(total))
+    }
+
     pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.poll_with(Dir::Read, Some(cx), |s, _, h, own| {
             s.tcp_poll_read_ready(h, own)

@@ -101,6 +101,10 @@ impl OwnedWriteHalf {
         }
     }
 
+    pub(crate) fn conn(&self) -> &Conn {
+        &self.conn
+    }
+
     /// Drops the half without shutting writing down (the connection stays open for writing
     /// until the read half is dropped too).
     pub fn forget(mut self) {

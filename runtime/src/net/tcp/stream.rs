@@ -315,6 +315,18 @@ impl AsyncWrite for TcpStream {
         self.conn.poll_write(Some(cx), buf)
     }
 
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.conn.poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
     /// Ready at once: written bytes are in the stack's send buffer, and the runtime sends them
     /// without being asked (as with a kernel socket).
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
