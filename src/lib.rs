@@ -16,7 +16,10 @@
 //! ```
 //!
 //! What is sockeye's own: the executor, reactor and timers ([`runtime`], [`task`], [`time`],
-//! [`reactor`]), the TCP/IP stack ([`netstack`]) and the network devices ([`nic`]). What is
+//! [`reactor`]), the sockets ([`net`]: `TcpListener`, `TcpStream`, `TcpSocket`, `UdpSocket`, on
+//! the runtime's own stack), a view into that stack ([`stack`]: counters, socket table, capture),
+//! hyper's runtime hooks ([`rt`], feature `hyper`), the TCP/IP stack itself ([`netstack`]) and
+//! the network devices ([`nic`]). What is
 //! tokio's, re-exported because it is runtime-agnostic: [`io`] (the I/O traits and utilities),
 //! [`sync`] (channels and locks) and the [`select!`], [`join!`], [`try_join!`] and [`pin!`] macros.
 //!
