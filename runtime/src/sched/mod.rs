@@ -39,7 +39,9 @@ pub(crate) struct Core {
     pub(crate) reactor: Rc<Reactor>,
     /// The thread's TCP/IP stack and devices.
     pub(crate) net: Rc<NetDriver>,
-    /// Unique among the process's runtimes (for values that outlive or move between them).
+    /// Unique among the process's runtimes (for values that outlive or move between them, such
+    /// as hyper's sleeps).
+    #[cfg_attr(not(feature = "hyper"), allow(dead_code))]
     pub(crate) id: u64,
     main_header: Arc<Header>,
     event_interval: u32,

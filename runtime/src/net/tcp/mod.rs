@@ -12,4 +12,5 @@ pub use socket::TcpSocket;
 pub use split::{ReadHalf, WriteHalf};
 pub use split_owned::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use stream::TcpStream;
+#[cfg(feature = "hyper")]
 pub(crate) use stream::poll_read_buf;
