@@ -4,15 +4,18 @@
 //!
 //! Every function here reads or changes the stack of the runtime running on this thread.
 //!
-//! ```no_run
-//! #[sockeye::main]
-//! async fn main() {
-//!     sockeye::stack::capture("/tmp/run.pcap").unwrap();
-//!     // ... traffic ...
-//!     println!("{}", sockeye::stack::counters()); // like `nstat -a`
-//!     println!("{}", sockeye::stack::sockets()); // like `ss -tanm`
-//!     sockeye::stack::stop_capture().unwrap();
-//! }
+//! ```
+//! use sockeye_runtime::{net::TcpListener, runtime::Runtime, stack};
+//!
+//! Runtime::new().unwrap().block_on(async {
+//!     let path = std::env::temp_dir().join("sockeye-stack-doc.pcap");
+//!     stack::capture(&path).unwrap();
+//!     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+//!     println!("{}", stack::counters()); // like `nstat -a`
+//!     println!("{}", stack::sockets()); // like `ss -tanm`
+//!     stack::stop_capture().unwrap();
+//!     # drop(listener);
+//! });
 //! ```
 
 use std::fmt;
