@@ -1,6 +1,6 @@
 //! What an async socket API needs beyond reading and writing: readiness without moving data
-//! (tokio's `readable`/`writable`/`ready`), `MSG_PEEK`, and a listing of every TCP socket like
-//! `ss -tanm`.
+//! (tokio's `readable`/`writable`/`ready`), `MSG_PEEK`, a connection's `IP_TTL`, and a listing
+//! of every TCP socket like `ss -tanm`.
 //!
 //! Readiness follows Linux's `tcp_poll`: a connection is readable when a read would not block
 //! (data, the peer's FIN, a pending error, a read shutdown, or no connection at all), and
@@ -129,6 +129,18 @@ impl Stack {
                 Poll::Pending
             }
         }
+    }
+
+    /// Sets `IP_TTL` for a connection's segments (`None` or 0 goes back to `ip_default_ttl`).
+    pub fn tcp_set_ttl(&mut self, h: SocketHandle, ttl: Option<u8>) -> io::Result<()> {
+        self.tcp.conn(h)?.ttl = ttl.filter(|&t| t > 0);
+        Ok(())
+    }
+
+    /// The TTL a connection's segments carry.
+    pub fn tcp_ttl(&mut self, h: SocketHandle) -> io::Result<u8> {
+        let default = self.config.ip_default_ttl;
+        Ok(self.tcp.conn(h)?.ttl.unwrap_or(default))
     }
 
     /// Every TCP socket: listeners, connections (including those closed by their user and still

@@ -1,5 +1,6 @@
 //! [`TcpListener`]: a listening socket of the runtime's stack, with tokio's methods.
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
@@ -30,6 +31,8 @@ pub struct TcpListener {
     handle: SocketHandle,
     waiters: Arc<Waiters>,
     waker: Waker,
+    /// `IP_TTL` given to accepted connections.
+    ttl: Cell<Option<u8>>,
 }
 
 impl TcpListener {
@@ -64,6 +67,7 @@ impl TcpListener {
             handle,
             waiters,
             waker,
+            ttl: Cell::new(None),
         }
     }
 
@@ -83,6 +87,12 @@ impl TcpListener {
             .with_stack(|s, _| s.tcp_poll_accept(self.handle, &mut own));
         match polled {
             Poll::Ready(Ok((handle, peer))) => {
+                if let Some(ttl) = self.ttl.get() {
+                    // The connection is live: it was just accepted.
+                    let _ = self
+                        .driver
+                        .with_stack(|s, _| s.tcp_set_ttl(handle, Some(ttl)));
+                }
                 let stream = TcpStream::from_handle(self.driver.clone(), handle);
                 Poll::Ready(Ok((stream, SocketAddr::V4(peer))))
             }
@@ -102,6 +112,25 @@ impl TcpListener {
         self.driver
             .with_stack(|s, _| s.tcp_local_addr(self.handle))
             .map(SocketAddr::V4)
+    }
+
+    /// Sets `IP_TTL` (1 to 255) for the connections accepted from now on. Unlike Linux, the
+    /// handshake's SYN-ACK still carries `ip_default_ttl`.
+    ///
+    /// # Errors
+    /// `InvalidInput` for 0 or above 255.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.ttl.set(Some(super::stream::checked_ttl(ttl)?));
+        Ok(())
+    }
+
+    /// `IP_TTL` for accepted connections (the `ip_default_ttl` sysctl unless set).
+    ///
+    /// # Errors
+    /// None today; the `Result` is tokio's signature.
+    pub fn ttl(&self) -> io::Result<u32> {
+        let default = self.driver.with_stack(|s, _| s.config().ip_default_ttl);
+        Ok(u32::from(self.ttl.get().unwrap_or(default)))
     }
 
     /// The listener's counters (connections established, accepted, dropped on a full queue,

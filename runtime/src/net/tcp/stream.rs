@@ -228,6 +228,28 @@ impl TcpStream {
             .with_stack(|s, _| s.tcp_nodelay(self.conn.handle))
     }
 
+    /// Sets `IP_TTL`: the time-to-live of the connection's packets (1 to 255).
+    ///
+    /// # Errors
+    /// `InvalidInput` for 0 or above 255; `NotConnected` once the connection is gone.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        let ttl = checked_ttl(ttl)?;
+        self.conn
+            .driver
+            .with_stack(|s, _| s.tcp_set_ttl(self.conn.handle, Some(ttl)))
+    }
+
+    /// `IP_TTL` (the `ip_default_ttl` sysctl, 64, unless set).
+    ///
+    /// # Errors
+    /// `NotConnected` once the connection is gone.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.conn
+            .driver
+            .with_stack(|s, _| s.tcp_ttl(self.conn.handle))
+            .map(u32::from)
+    }
+
     /// Sets `SO_LINGER`. `Some(Duration::ZERO)` makes dropping the stream reset the connection
     /// (a RST, buffered data discarded); any other value, like `None`, closes it gracefully in
     /// the background (dropping never blocks, so a non-zero timeout has no further effect).
@@ -274,6 +296,14 @@ impl TcpStream {
             OwnedWriteHalf::new(conn),
         )
     }
+}
+
+/// A TTL as `setsockopt(IP_TTL)` accepts it: 1 to 255.
+pub(crate) fn checked_ttl(ttl: u32) -> io::Result<u8> {
+    u8::try_from(ttl)
+        .ok()
+        .filter(|&t| t > 0)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "a TTL is between 1 and 255"))
 }
 
 /// A poll made without a task: it is ready, or `WouldBlock` came out of it.
