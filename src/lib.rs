@@ -16,7 +16,10 @@
 //! ```
 //!
 //! What is sockeye's own: the executor, reactor and timers ([`runtime`], [`task`], [`time`],
-//! [`reactor`]), the TCP/IP stack ([`netstack`]) and the network devices ([`nic`]). What is
+//! [`reactor`]), the sockets ([`net`]: `TcpListener`, `TcpStream`, `TcpSocket`, `UdpSocket`, on
+//! the runtime's own stack), a view into that stack ([`stack`]: counters, socket table, capture),
+//! hyper's runtime hooks ([`rt`], feature `hyper`), the TCP/IP stack itself ([`netstack`]) and
+//! the network devices ([`nic`]). What is
 //! tokio's, re-exported because it is runtime-agnostic: [`io`] (the I/O traits and utilities),
 //! [`sync`] (channels and locks) and the [`select!`], [`join!`], [`try_join!`] and [`pin!`] macros.
 //!
@@ -27,12 +30,17 @@
 #![warn(missing_docs)]
 
 pub use sockeye_macros::{main, test};
-pub use sockeye_runtime::{reactor, runtime, spawn, task, time};
+pub use sockeye_runtime::{net, reactor, runtime, spawn, stack, task, time};
 
 /// Asynchronous I/O traits and utilities: tokio's `AsyncRead`, `AsyncWrite`, `AsyncBufRead`,
 /// their extension traits, `copy`, `copy_bidirectional`, `split`, `BufReader`, `BufWriter`,
 /// `duplex` and the rest of tokio's `io-util`, re-exported unchanged.
+///
+/// tokio's `Interest` and `Ready` belong to its `net` feature, so sockeye has its own, with the
+/// same names, for `TcpStream::ready`.
 pub mod io {
+    pub use sockeye_runtime::net::Ready;
+    pub use sockeye_runtime::reactor::Interest;
     pub use tokio::io::*;
 }
 
@@ -41,6 +49,10 @@ pub mod io {
 pub use tokio::sync;
 
 pub use tokio::{join, pin, select, try_join};
+
+/// hyper's runtime hooks (feature `hyper`): `SockeyeExecutor` and `SockeyeTimer`.
+#[cfg(feature = "hyper")]
+pub use sockeye_runtime::rt;
 
 /// The userspace TCP/IP stack (`sockeye-netstack`).
 pub use sockeye_netstack as netstack;

@@ -33,7 +33,9 @@ pub mod wire;
 
 pub use config::{ConfigError, CongestionControl, StackConfig};
 pub use route::{IfaceId, Ipv4Cidr};
-pub use stack::{Emit, InterfaceConfig, ListenerReport, Nstat, Stack, TcpInfo};
+pub use stack::{
+    Emit, InterfaceConfig, ListenerReport, Nstat, SocketEntry, SocketMemory, Stack, TcpInfo,
+};
 pub use stats::{Counter, Counters, Snapshot};
 pub use tcp::listen::ListenerStats;
 pub use tcp::{SocketHandle, State as TcpState};

@@ -114,6 +114,17 @@ impl<D: Device, W: Write> Capture<D, W> {
         self.into_parts().map(|(inner, _)| inner)
     }
 
+    /// Stops capturing and gives the device back whatever happened to the capture, with the
+    /// outcome of closing it: an error if the final flush failed or an earlier error stopped
+    /// the recording (the capture is then incomplete). For switching a capture off on a device
+    /// that stays in use.
+    pub fn into_inner(self) -> (D, io::Result<()>) {
+        let Capture {
+            inner, recorder, ..
+        } = self;
+        (inner, recorder.finish().map(drop))
+    }
+
     /// Like [`finish`](Capture::finish), also returning the writer.
     pub fn into_parts(self) -> io::Result<(D, W)> {
         let writer = self.recorder.finish()?;

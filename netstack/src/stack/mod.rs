@@ -19,11 +19,13 @@ mod reasm;
 mod report;
 mod tcp;
 mod tcp_api;
+mod tcp_ready;
 mod udp;
 
 pub use iface::InterfaceConfig;
 pub use report::{ListenerReport, Nstat};
 pub use tcp_api::TcpInfo;
+pub use tcp_ready::{SocketEntry, SocketMemory};
 
 use crate::config::StackConfig;
 use crate::neighbor::{NeighborCache, PollAction};

@@ -193,7 +193,7 @@ impl Stack {
             dst_addr: *tcb.remote.ip(),
             next_header: IpProtocol::Tcp,
             payload_len: seg.repr.buffer_len(),
-            hop_limit: self.config.ip_default_ttl,
+            hop_limit: tcb.ttl.unwrap_or(self.config.ip_default_ttl),
             dscp: 0,
             ecn: 0,
             ident: self.ip_ident,

@@ -148,6 +148,14 @@ impl Table {
         }
     }
 
+    /// Every socket with its slab index, in slab order (for listings such as `ss`).
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &Socket)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| Some((i as u32, slot.socket.as_ref()?)))
+    }
+
     /// The connection in slot `index`, whatever its generation.
     pub fn conn_at(&mut self, index: u32) -> Option<&mut Tcb> {
         match self.slots.get_mut(index as usize)?.socket.as_mut()? {

@@ -254,6 +254,8 @@ pub(crate) struct Tcb {
     // Socket options and user-side state.
     pub nodelay: bool,
     pub keepalive: bool,
+    /// `IP_TTL` for this connection's segments; `None`: `ip_default_ttl`.
+    pub ttl: Option<u8>,
     pub reuseaddr: bool,
     /// The user shut the receiving side down.
     pub read_shutdown: bool,
@@ -364,6 +366,7 @@ impl Tcb {
             zero_window_sent: false,
             nodelay: false,
             keepalive: false,
+            ttl: None,
             reuseaddr: false,
             read_shutdown: false,
             error: None,

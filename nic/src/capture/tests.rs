@@ -208,3 +208,25 @@ fn file_capture_is_flushed_on_drop_and_bad_paths_fail() {
     assert_eq!(err.kind(), io::ErrorKind::NotFound);
     assert!(err.to_string().contains("/nonexistent-dir/x.pcap"), "{err}");
 }
+
+#[test]
+fn into_inner_gives_the_device_back_even_when_the_capture_failed() {
+    let writer = Failing {
+        budget: 24,
+        fail_flush: false,
+    };
+    let mut cap = Capture::to_writer(Loopback::new(), writer).unwrap();
+    assert!(send(&mut cap, &frame(1, 60)));
+    assert_eq!(cap.capture_errors(), 1);
+    let (mut lo, result) = cap.into_inner();
+    assert_eq!(result.unwrap_err().kind(), io::ErrorKind::StorageFull);
+    // The frame sent while capturing is still queued in the device, which keeps working.
+    assert!(send(&mut lo, &frame(2, 60)));
+    assert_eq!(lo.receive(64, &mut |_| {}).unwrap(), 2);
+
+    let mut cap = Capture::to_writer(Loopback::new(), Vec::new()).unwrap();
+    assert!(send(&mut cap, &frame(3, 60)));
+    let (lo, result) = cap.into_inner();
+    result.unwrap();
+    assert_eq!(lo.queued(), 1);
+}

@@ -153,6 +153,13 @@ impl Reactor {
         false
     }
 
+    /// Whether `direction` is ready (or the fd hung up), without storing a waker.
+    pub(crate) fn is_ready(&self, index: u32, direction: u8) -> bool {
+        let slots = self.slots.borrow();
+        let slot = &slots[index as usize];
+        slot.ready & direction != 0 || slot.closed
+    }
+
     /// Forgets readiness in `direction` (after an operation returned `WouldBlock`).
     pub(crate) fn clear_ready(&self, index: u32, direction: u8) {
         self.slots.borrow_mut()[index as usize].ready &= !direction;

@@ -69,6 +69,26 @@ impl Registration {
         Ok(Registration { reactor, fd, index })
     }
 
+    /// Registers `fd` with `reactor` (the runtime's own devices, before any runtime is entered).
+    pub(crate) fn with_reactor(
+        reactor: &Rc<Reactor>,
+        fd: RawFd,
+        interest: Interest,
+    ) -> io::Result<Registration> {
+        let (index, _generation) = reactor.register(fd, interest)?;
+        Ok(Registration {
+            reactor: reactor.clone(),
+            fd,
+            index,
+        })
+    }
+
+    /// Whether the reactor has seen the fd readable since read readiness was last cleared
+    /// (no waker is stored).
+    pub(crate) fn is_read_ready(&self) -> bool {
+        self.reactor.is_ready(self.index, READABLE)
+    }
+
     /// `Ready` when the fd is (or may be) readable; otherwise stores the waker.
     pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if self.reactor.poll_ready(self.index, READABLE, cx.waker()) {

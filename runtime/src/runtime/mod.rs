@@ -5,8 +5,11 @@
 //! thread that should run tasks (thread-per-core).
 
 mod builder;
+mod env;
+mod interface;
 
 pub use builder::Builder;
+pub use interface::Interface;
 
 use std::fmt;
 use std::future::Future;
@@ -24,10 +27,13 @@ pub struct Runtime {
 
 impl Runtime {
     /// A runtime with the default configuration (the same as `Builder::new_current_thread()
-    /// .enable_all().build()`).
+    /// .enable_all().build()`): its network is what the `SOCKEYE_*` environment variables say,
+    /// by default the in-process loopback with `127.0.0.1/8` (see [`Builder`]).
     ///
     /// # Errors
-    /// When the OS refuses an epoll instance or an eventfd (e.g. the process is out of fds).
+    /// When the OS refuses an epoll instance or an eventfd (e.g. the process is out of fds), for
+    /// a bad `SOCKEYE_*` value (the message names the variable), or when the device they name
+    /// cannot be opened.
     pub fn new() -> io::Result<Runtime> {
         Builder::new_current_thread().enable_all().build()
     }

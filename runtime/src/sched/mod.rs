@@ -20,6 +20,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use crate::context;
+use crate::driver::{NetDriver, NetSetup};
 use crate::reactor::Reactor;
 use crate::task::{JoinHandle, TaskCell};
 use crate::time::driver::TimeDriver;
@@ -36,6 +37,12 @@ pub(crate) struct Core {
     tasks: RefCell<TaskSlab>,
     pub(crate) time: Rc<TimeDriver>,
     pub(crate) reactor: Rc<Reactor>,
+    /// The thread's TCP/IP stack and devices.
+    pub(crate) net: Rc<NetDriver>,
+    /// Unique among the process's runtimes (for values that outlive or move between them, such
+    /// as hyper's sleeps).
+    #[cfg_attr(not(feature = "hyper"), allow(dead_code))]
+    pub(crate) id: u64,
     main_header: Arc<Header>,
     event_interval: u32,
     /// Set while `block_on` runs, to refuse a nested `block_on` on the same runtime.
@@ -45,10 +52,14 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn new(event_interval: u32) -> io::Result<Rc<Core>> {
+    pub(crate) fn new(event_interval: u32, net: NetSetup) -> io::Result<Rc<Core>> {
         let shared = Arc::new(Shared::new()?);
         let reactor = Rc::new(Reactor::new(shared.eventfd())?);
+        let net = Rc::new(NetDriver::new(net, &reactor)?);
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Rc::new(Core {
+            net,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             main_header: Arc::new(Header::new(MAIN, shared.clone())),
             shared,
             run_queue: RefCell::new(VecDeque::with_capacity(256)),
@@ -143,11 +154,13 @@ impl Core {
         }
     }
 
-    /// Collects remote wakes, fires due timers and polls the reactor; blocks in the reactor when
-    /// no task is ready.
+    /// Collects remote wakes, fires due timers, moves frames between the devices and the stack,
+    /// and polls the reactor; blocks in the reactor when no task is ready and the network has
+    /// nothing to do now.
     fn park(&self) {
         self.shared.drain_remote(&mut *self.run_queue.borrow_mut());
         self.fire_timers();
+        self.net.poll();
         let idle = self.run_queue.borrow().is_empty();
         if !idle {
             // Work is waiting: look at I/O without blocking, and only if anything is registered.
@@ -156,7 +169,10 @@ impl Core {
             }
             return;
         }
-        let timeout = self.time.next_timeout();
+        let timeout = match (self.time.next_timeout(), self.net.next_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let remote = self.reactor.turn(timeout);
         if remote || self.shared.has_remote() {
             self.shared.drain_remote(&mut *self.run_queue.borrow_mut());

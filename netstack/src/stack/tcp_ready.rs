@@ -1,0 +1,183 @@
+//! What an async socket API needs beyond reading and writing: readiness without moving data
+//! (tokio's `readable`/`writable`/`ready`), `MSG_PEEK`, a connection's `IP_TTL`, and a listing
+//! of every TCP socket like `ss -tanm`.
+//!
+//! Readiness follows Linux's `tcp_poll`: a connection is readable when a read would not block
+//! (data, the peer's FIN, a pending error, a read shutdown, or no connection at all), and
+//! writable when a write would not block (room in the send buffer, or a write that would fail at
+//! once). Like the other poll-shaped calls, the pending ones store the waker in the socket's read
+//! or write slot, the same slots `tcp_poll_read` and `tcp_poll_write` use.
+
+use core::net::SocketAddrV4;
+use std::io;
+use std::task::{Context, Poll};
+
+use super::Stack;
+use crate::tcp::table::Socket;
+use crate::tcp::{SocketHandle, State};
+
+/// Memory a socket holds and may hold, like the `skmem` field of `ss -m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SocketMemory {
+    /// Receive buffer memory allocated now (`r`).
+    pub rmem_alloc: usize,
+    /// Receive buffer limit (`rb`).
+    pub rcvbuf: usize,
+    /// Send buffer memory allocated now (`t`).
+    pub wmem_alloc: usize,
+    /// Send buffer limit (`tb`).
+    pub sndbuf: usize,
+}
+
+/// One row of the TCP socket table, like a line of `ss -tan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SocketEntry {
+    /// The socket's handle. For an orphan (closed by its user and finishing in the background)
+    /// the handle no longer works with the socket calls.
+    pub handle: SocketHandle,
+    /// The state (`Listen` for a listener).
+    pub state: State,
+    /// The local address (`0.0.0.0:0` before `bind`).
+    pub local: SocketAddrV4,
+    /// The peer's address (`0.0.0.0:0` for a listener or an unconnected socket).
+    pub remote: SocketAddrV4,
+    /// `Recv-Q`: unread bytes; for a listener, connections waiting in the accept queue.
+    pub recv_q: usize,
+    /// `Send-Q`: bytes not yet acknowledged by the peer; for a listener, the backlog.
+    pub send_q: usize,
+    /// Buffer memory (zero for a listener).
+    pub memory: SocketMemory,
+    /// Closed by its user and finishing in the background (FIN_WAIT, TIME_WAIT, ...).
+    pub orphan: bool,
+}
+
+impl Stack {
+    /// Ready when a read would not block: data is buffered, the peer has closed, an error is
+    /// pending, reading was shut down, or the socket is not connected. Moves no data.
+    pub fn tcp_poll_read_ready(
+        &mut self,
+        h: SocketHandle,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        let tcb = self.tcp.conn(h)?;
+        let ready = !tcb.recv.is_empty()
+            || tcb.fin_received
+            || tcb.read_shutdown
+            || tcb.error.is_some()
+            || tcb.state == State::Closed;
+        if ready {
+            Poll::Ready(Ok(()))
+        } else {
+            tcb.read_waker = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    /// Ready when a write would not block: the connection is established with room in the send
+    /// buffer, or a write would fail at once (an error, a shutdown, a closed connection).
+    /// Pending while connecting and while the send buffer is full. Moves no data.
+    pub fn tcp_poll_write_ready(
+        &mut self,
+        h: SocketHandle,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        let tcb = self.tcp.conn(h)?;
+        let waiting = match tcb.state {
+            _ if tcb.error.is_some() || tcb.fin_queued => false,
+            State::SynSent | State::SynReceived => true,
+            State::Established | State::CloseWait => tcb.send.free() == 0,
+            _ => false,
+        };
+        if waiting {
+            tcb.write_waker = Some(cx.waker().clone());
+            Poll::Pending
+        } else {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Copies buffered bytes into `buf` without consuming them (`recv` with `MSG_PEEK`). Returns
+    /// like [`Stack::tcp_poll_read`]: `Ok(0)` after the peer's FIN once nothing is buffered, the
+    /// connection's error once, `Pending` (waker stored) while there is nothing to see yet.
+    pub fn tcp_poll_peek(
+        &mut self,
+        h: SocketHandle,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let tcb = self.tcp.conn(h)?;
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        if !tcb.recv.is_empty() {
+            return Poll::Ready(Ok(tcb.recv.read_at(0, buf)));
+        }
+        if tcb.fin_received || tcb.read_shutdown {
+            return Poll::Ready(Ok(0));
+        }
+        if let Some(e) = tcb.error.take() {
+            return Poll::Ready(Err(e.into()));
+        }
+        match tcb.state {
+            State::Closed if tcb.remote.port() == 0 => {
+                Poll::Ready(Err(io::ErrorKind::NotConnected.into()))
+            }
+            State::Closed => Poll::Ready(Ok(0)),
+            _ => {
+                tcb.read_waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Sets `IP_TTL` for a connection's segments (`None` or 0 goes back to `ip_default_ttl`).
+    pub fn tcp_set_ttl(&mut self, h: SocketHandle, ttl: Option<u8>) -> io::Result<()> {
+        self.tcp.conn(h)?.ttl = ttl.filter(|&t| t > 0);
+        Ok(())
+    }
+
+    /// The TTL a connection's segments carry.
+    pub fn tcp_ttl(&mut self, h: SocketHandle) -> io::Result<u8> {
+        let default = self.config.ip_default_ttl;
+        Ok(self.tcp.conn(h)?.ttl.unwrap_or(default))
+    }
+
+    /// Every TCP socket: listeners, connections (including those closed by their user and still
+    /// finishing, such as TIME_WAIT) and unconnected sockets, in table order.
+    pub fn tcp_socket_table(&self) -> Vec<SocketEntry> {
+        self.tcp
+            .iter()
+            .map(|(index, socket)| {
+                let handle = self.tcp.handle(index);
+                match socket {
+                    Socket::Listener(l) => SocketEntry {
+                        handle,
+                        state: State::Listen,
+                        local: l.local,
+                        remote: SocketAddrV4::new(core::net::Ipv4Addr::UNSPECIFIED, 0),
+                        recv_q: l.accept_queue.len(),
+                        send_q: l.backlog,
+                        memory: SocketMemory::default(),
+                        orphan: false,
+                    },
+                    Socket::Conn(t) => SocketEntry {
+                        handle,
+                        state: t.state,
+                        local: t.local,
+                        remote: t.remote,
+                        recv_q: t.recv.len(),
+                        send_q: t.send.len(),
+                        memory: SocketMemory {
+                            rmem_alloc: t.recv.allocated(),
+                            rcvbuf: t.recv.limit(),
+                            wmem_alloc: t.send.allocated(),
+                            sndbuf: t.send.limit(),
+                        },
+                        orphan: t.orphan,
+                    },
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,16 @@
+//! TCP: [`TcpListener`], [`TcpStream`] (with its borrowed and owned halves) and [`TcpSocket`].
+
+mod inner;
+mod listener;
+mod socket;
+pub mod split;
+pub mod split_owned;
+mod stream;
+
+pub use listener::{DEFAULT_BACKLOG, TcpListener};
+pub use socket::TcpSocket;
+pub use split::{ReadHalf, WriteHalf};
+pub use split_owned::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
+pub use stream::TcpStream;
+#[cfg(feature = "hyper")]
+pub(crate) use stream::poll_read_buf;

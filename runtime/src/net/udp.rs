@@ -1,0 +1,290 @@
+//! [`UdpSocket`]: a UDP socket of the runtime's stack, with tokio's methods.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use sockeye_netstack::{Instant, Stack, UdpHandle};
+
+use crate::driver::NetDriver;
+use crate::net::addr::{ToSocketAddrs, first_ok, resolve_v4};
+use crate::net::current_driver;
+use crate::net::waiters::Waiters;
+
+/// A UDP socket, like tokio's `UdpSocket`: bound at creation, optionally connected to one peer.
+///
+/// Any number of tasks may send and receive on one socket at once (share it with an `Rc`).
+/// Dropping it closes it; datagrams still queued for it are discarded.
+pub struct UdpSocket {
+    driver: Rc<NetDriver>,
+    handle: UdpHandle,
+    readers: Arc<Waiters>,
+    read_waker: Waker,
+    writers: Arc<Waiters>,
+    write_waker: Waker,
+}
+
+impl UdpSocket {
+    /// A socket bound to `addr` (port 0 picks a free ephemeral port); when `addr` names several
+    /// addresses, the first that can be bound is.
+    ///
+    /// # Errors
+    /// `AddrInUse`, `AddrNotAvailable` (not the stack's address), `InvalidInput` (IPv6).
+    ///
+    /// # Panics
+    /// Outside a sockeye runtime.
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
+        let driver = current_driver();
+        let addrs = resolve_v4(addr).await?;
+        first_ok(addrs, |local| {
+            let driver = driver.clone();
+            async move {
+                let handle = driver.with_stack(|s, _| s.udp_bind(local))?;
+                let (readers, read_waker) = Waiters::new();
+                let (writers, write_waker) = Waiters::new();
+                Ok(UdpSocket {
+                    driver,
+                    handle,
+                    readers,
+                    read_waker,
+                    writers,
+                    write_waker,
+                })
+            }
+        })
+        .await
+    }
+
+    /// Runs `f` on the stack with this socket's own waker; a pending result registers `cx`'s
+    /// task (or, without `cx`, becomes `WouldBlock`).
+    fn poll_with<T>(
+        &self,
+        write: bool,
+        cx: Option<&mut Context<'_>>,
+        f: impl FnOnce(&mut Stack, Instant, &mut Context<'_>) -> Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        let (waiters, waker) = if write {
+            (&self.writers, &self.write_waker)
+        } else {
+            (&self.readers, &self.read_waker)
+        };
+        let mut own = Context::from_waker(waker);
+        match (self.driver.with_stack(|s, now| f(s, now, &mut own)), cx) {
+            (Poll::Pending, Some(cx)) => {
+                waiters.register(cx.waker());
+                Poll::Pending
+            }
+            (Poll::Pending, None) => Poll::Ready(Err(io::ErrorKind::WouldBlock.into())),
+            (ready, _) => ready,
+        }
+    }
+
+    /// Sets the peer: `send` and `recv` then talk to it only (datagrams from others are
+    /// dropped). When `addr` names several addresses, the first that works is used.
+    ///
+    /// # Errors
+    /// `NetworkUnreachable` without a route, `PermissionDenied` for a broadcast address
+    /// without [`UdpSocket::set_broadcast`], `InvalidInput` (IPv6).
+    pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
+        let addrs = resolve_v4(addr).await?;
+        first_ok(addrs, |remote| async move {
+            self.driver
+                .with_stack(|s, _| s.udp_connect(self.handle, remote))
+        })
+        .await
+    }
+
+    /// Sends `buf` as one datagram to the connected peer; returns its length.
+    ///
+    /// # Errors
+    /// `NotConnected` without [`UdpSocket::connect`]; `InvalidInput` over 65,507 bytes.
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_send(cx, buf)).await
+    }
+
+    /// Polls to send `buf` to the connected peer (see [`UdpSocket::send`]).
+    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_with(true, Some(cx), |s, now, own| {
+            s.udp_poll_send(now, self.handle, own, buf)
+        })
+    }
+
+    /// Sends to the connected peer without waiting.
+    ///
+    /// # Errors
+    /// `WouldBlock` when the send buffer is full; otherwise as [`UdpSocket::send`].
+    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        ready_now(self.poll_with(true, None, |s, now, own| {
+            s.udp_poll_send(now, self.handle, own, buf)
+        }))
+    }
+
+    /// Receives one datagram from the connected peer (or anyone, unconnected) into `buf`; a
+    /// longer datagram is truncated. Returns the bytes copied.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| {
+            self.poll_with(false, Some(cx), |s, _, own| {
+                s.udp_poll_recv(self.handle, own, buf)
+            })
+        })
+        .await
+    }
+
+    /// Receives without waiting.
+    ///
+    /// # Errors
+    /// `WouldBlock` when no datagram is queued.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        ready_now(self.poll_with(false, None, |s, _, own| {
+            s.udp_poll_recv(self.handle, own, buf)
+        }))
+    }
+
+    /// Sends `buf` as one datagram to `target`; returns its length.
+    ///
+    /// # Errors
+    /// `InvalidInput` over 65,507 bytes, to port 0 or to IPv6; `NetworkUnreachable` without
+    /// a route; `PermissionDenied` for a broadcast without [`UdpSocket::set_broadcast`].
+    pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
+        let targets = resolve_v4(target).await?;
+        first_ok(targets, |target| {
+            poll_fn(move |cx| {
+                self.poll_with(true, Some(cx), |s, now, own| {
+                    s.udp_poll_send_to(now, self.handle, own, buf, target)
+                })
+            })
+        })
+        .await
+    }
+
+    /// Sends to `target` without waiting.
+    ///
+    /// # Errors
+    /// `WouldBlock` when the send buffer is full; otherwise as [`UdpSocket::send_to`]
+    /// (`InvalidInput` for an IPv6 target).
+    pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        let target = crate::net::addr::v4(target)?;
+        ready_now(self.poll_with(true, None, |s, now, own| {
+            s.udp_poll_send_to(now, self.handle, own, buf, target)
+        }))
+    }
+
+    /// Receives one datagram into `buf` (truncated if longer) with its sender.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        poll_fn(|cx| self.poll_recv_from_slice(Some(cx), buf)).await
+    }
+
+    fn poll_recv_from_slice(
+        &self,
+        cx: Option<&mut Context<'_>>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        self.poll_with(false, cx, |s, _, own| {
+            s.udp_poll_recv_from(self.handle, own, buf)
+                .map_ok(|(n, from)| (n, SocketAddr::V4(from)))
+        })
+    }
+
+    /// Receives with its sender without waiting.
+    ///
+    /// # Errors
+    /// `WouldBlock` when no datagram is queued.
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        ready_now(self.poll_recv_from_slice(None, buf))
+    }
+
+    /// Like [`UdpSocket::recv_from`], but the datagram stays queued (`MSG_PEEK`).
+    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        poll_fn(|cx| {
+            self.poll_with(false, Some(cx), |s, _, own| {
+                s.udp_poll_peek_from(self.handle, own, buf)
+                    .map_ok(|(n, from)| (n, SocketAddr::V4(from)))
+            })
+        })
+        .await
+    }
+
+    /// Waits until a datagram is queued.
+    pub async fn readable(&self) -> io::Result<()> {
+        poll_fn(|cx| {
+            self.poll_with(false, Some(cx), |s, _, own| {
+                s.udp_poll_recv_ready(self.handle, own)
+            })
+        })
+        .await
+    }
+
+    /// Waits until the send buffer has room.
+    pub async fn writable(&self) -> io::Result<()> {
+        poll_fn(|cx| {
+            self.poll_with(true, Some(cx), |s, _, own| {
+                s.udp_poll_send_ready(self.handle, own)
+            })
+        })
+        .await
+    }
+
+    /// The bound address (after `connect` on a wildcard socket, the source address used).
+    ///
+    /// # Errors
+    /// `InvalidInput` if the socket is gone.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.driver
+            .with_stack(|s, _| s.udp_local_addr(self.handle))
+            .map(SocketAddr::V4)
+    }
+
+    /// The connected peer.
+    ///
+    /// # Errors
+    /// `NotConnected` without [`UdpSocket::connect`].
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.driver
+            .with_stack(|s, _| s.udp_peer_addr(self.handle))
+            .map(SocketAddr::V4)
+    }
+
+    /// Sets `SO_BROADCAST`.
+    ///
+    /// # Errors
+    /// `InvalidInput` if the socket is gone.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        self.driver
+            .with_stack(|s, _| s.udp_set_broadcast(self.handle, on))
+    }
+
+    /// `SO_BROADCAST`.
+    ///
+    /// # Errors
+    /// `InvalidInput` if the socket is gone.
+    pub fn broadcast(&self) -> io::Result<bool> {
+        self.driver.with_stack(|s, _| s.udp_broadcast(self.handle))
+    }
+}
+
+fn ready_now<T>(poll: Poll<io::Result<T>>) -> io::Result<T> {
+    match poll {
+        Poll::Ready(r) => r,
+        Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+    }
+}
+
+impl Drop for UdpSocket {
+    fn drop(&mut self) {
+        if let Ok(mut stack) = self.driver.stack.try_borrow_mut() {
+            let _ = stack.udp_close(self.handle);
+        }
+    }
+}
+
+impl fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UdpSocket")
+            .field("local", &self.local_addr().ok())
+            .finish()
+    }
+}

@@ -1,0 +1,129 @@
+//! `UdpSocket` on the loopback: send_to/recv_from, connect/send/recv, peek_from, the try_
+//! forms, and errors.
+
+mod net;
+
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+
+use net::guard;
+use sockeye::net::UdpSocket;
+
+#[sockeye::test]
+async fn send_to_and_recv_from_round_trip() {
+    guard(async {
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+        assert_ne!(a_addr.port(), 0);
+        assert_eq!(a.send_to(b"hello", b_addr).await.unwrap(), 5);
+        let mut buf = [0; 64];
+        let (n, from) = b.recv_from(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"hello");
+        assert_eq!(from, a_addr);
+        // And back, to a "host:port" string.
+        b.send_to(b"world", format!("localhost:{}", a_addr.port()))
+            .await
+            .unwrap();
+        let (n, from) = a.recv_from(&mut buf).await.unwrap();
+        assert_eq!((&buf[..n], from), (&b"world"[..], b_addr));
+        // Datagrams keep their boundaries, and a short buffer truncates.
+        for d in [&b"one"[..], b"two-two", b"three!!!!!"] {
+            a.send_to(d, b_addr).await.unwrap();
+        }
+        let mut short = [0; 4];
+        let sizes: Vec<usize> = vec![
+            b.recv_from(&mut short).await.unwrap().0,
+            b.recv_from(&mut short).await.unwrap().0,
+            b.recv_from(&mut buf).await.unwrap().0,
+        ];
+        assert_eq!(sizes, [3, 4, 10]);
+    })
+    .await;
+}
+
+#[sockeye::test]
+async fn connected_sockets_send_and_recv() {
+    guard(async {
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let c = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let b_addr = b.local_addr().unwrap();
+        assert_eq!(a.peer_addr().unwrap_err().kind(), ErrorKind::NotConnected);
+        assert_eq!(
+            a.send(b"x").await.unwrap_err().kind(),
+            ErrorKind::NotConnected
+        );
+        a.connect(b_addr).await.unwrap();
+        b.connect(a.local_addr().unwrap()).await.unwrap();
+        assert_eq!(a.peer_addr().unwrap(), b_addr);
+        // A stranger's datagram is dropped by the connected socket; the peer's arrives.
+        c.send_to(b"stranger", b_addr).await.unwrap();
+        a.send(b"peer").await.unwrap();
+        let mut buf = [0; 16];
+        let n = b.recv(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"peer");
+    })
+    .await;
+}
+
+#[sockeye::test]
+async fn peek_from_and_the_try_forms() {
+    guard(async {
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let b = UdpSocket::bind(("127.0.0.1", 0)).await.unwrap();
+        let b_addr: SocketAddr = b.local_addr().unwrap();
+        let mut buf = [0; 16];
+        assert_eq!(
+            b.try_recv_from(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        assert_eq!(
+            b.try_recv(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        assert_eq!(a.try_send_to(b"abc", b_addr).unwrap(), 3);
+        b.readable().await.unwrap();
+        let (n, from) = b.peek_from(&mut buf).await.unwrap();
+        assert_eq!((&buf[..n], from), (&b"abc"[..], a.local_addr().unwrap()));
+        let (n, _) = b.try_recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"abc", "peek left the datagram queued");
+        assert_eq!(
+            b.try_recv_from(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        a.writable().await.unwrap();
+    })
+    .await;
+}
+
+#[sockeye::test]
+async fn udp_errors() {
+    guard(async {
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let taken = a.local_addr().unwrap();
+        assert_eq!(
+            UdpSocket::bind(taken).await.unwrap_err().kind(),
+            ErrorKind::AddrInUse
+        );
+        assert_eq!(
+            a.send_to(b"x", "127.0.0.1:0").await.unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+        let huge = vec![0; 70_000];
+        assert_eq!(
+            a.send_to(&huge, "127.0.0.1:9").await.unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            a.send_to(b"x", "127.255.255.255:9")
+                .await
+                .unwrap_err()
+                .kind(),
+            ErrorKind::PermissionDenied
+        );
+        a.set_broadcast(true).unwrap();
+        assert!(a.broadcast().unwrap());
+    })
+    .await;
+}
