@@ -326,3 +326,29 @@ fn sack_reneging_is_recovered_by_a_short_timeout() {
     assert_eq!(h.counter(Counter::TcpExtTCPSACKReneging), 1);
     let _ = c;
 }
+
+/// RFC 7323 section 4 (and Linux's `tcp_ack_update_rtt`): Karn's rule keeps an ACK of
+/// retransmitted data from timing the round trip, unless timestamps say which transmission
+/// it answers. Here the ACK echoes the probe's TSval: a 120 ms sample, so SRTT moves from 50 to
+/// 50 * 7/8 + 120/8 = 58.75 ms.
+#[test]
+fn timestamps_time_a_retransmission() {
+    let (mut h, c) = established();
+    h.run_until(100);
+    h.write(c, 1000);
+    h.expect(seg("P.").seq(1).len(1000));
+    // The probe (2 SRTT + 200 ms capped at the 200 ms RTO) resends it at 300.
+    h.expect_at(300, seg("P.").seq(1).len(1000));
+    let probe_tsval = h.last_stack_tsval().expect("timestamps");
+    h.inject(
+        420,
+        seg(".")
+            .seq(1)
+            .ack(1001)
+            .ts(PEER_TS_BASE + 420, probe_tsval),
+    );
+    assert_eq!(
+        h.info(c).srtt,
+        Some(std::time::Duration::from_micros(58_750))
+    );
+}

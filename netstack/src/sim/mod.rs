@@ -38,6 +38,9 @@ pub struct LinkConfig {
     pub jitter: Duration,
     /// Probability a frame is lost.
     pub loss: f64,
+    /// Frames lost in a row once a loss happens (1: independent losses; more: bursts, as a
+    /// full router queue or a radio fade loses them).
+    pub loss_burst: usize,
     /// Probability a frame is delivered twice.
     pub duplicate: f64,
     /// Probability a frame is held back by `reorder_delay` (so later frames overtake it).
@@ -60,6 +63,7 @@ impl Default for LinkConfig {
             delay: Duration::from_millis(1),
             jitter: Duration::ZERO,
             loss: 0.0,
+            loss_burst: 1,
             duplicate: 0.0,
             reorder: 0.0,
             reorder_delay: Duration::from_millis(5),
@@ -139,6 +143,8 @@ pub struct Sim {
     backlog: Vec<VecDeque<Instant>>,
     /// Optional tap on every frame sent (sender index, bytes).
     tap: Option<Tap>,
+    /// Frames still to lose in the current loss burst.
+    burst_left: usize,
 }
 
 impl std::fmt::Debug for Sim {
@@ -232,6 +238,7 @@ impl Sim {
             order: 0,
             backlog: vec![VecDeque::new(); n],
             tap: None,
+            burst_left: 0,
         }
     }
 
@@ -297,8 +304,14 @@ impl Sim {
             queue.push_back(start + serialization);
             at = start + serialization;
         }
+        if self.burst_left > 0 {
+            self.burst_left -= 1;
+            self.stats.lost += 1;
+            return;
+        }
         if self.rng.chance(link.loss) {
             self.stats.lost += 1;
+            self.burst_left = link.loss_burst.saturating_sub(1);
             return;
         }
         at += link.delay;
