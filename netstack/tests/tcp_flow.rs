@@ -43,21 +43,43 @@ fn ack_delays(cap: &Capture) -> Vec<Duration> {
         .collect()
 }
 
-/// Sends `n` ten-byte messages from the client, 200 ms apart; the server reads them and, with
-/// `echo`, answers each at once. Returns the bytes the server read.
-fn messages(sim: &mut Sim, (c, s): (SocketHandle, SocketHandle), n: usize, echo: bool) -> Vec<u8> {
+/// How the server treats the client's messages.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Server {
+    /// Reads nothing until the end (the bytes wait in its receive buffer).
+    Idle,
+    /// Reads each message as it arrives.
+    Reads,
+    /// Reads each message and answers it at once.
+    Echoes,
+}
+
+/// Sends `n` ten-byte messages from the client, 200 ms apart, to a server that behaves as
+/// `server`. Returns the bytes the server read.
+fn messages(
+    sim: &mut Sim,
+    (c, s): (SocketHandle, SocketHandle),
+    n: usize,
+    server: Server,
+) -> Vec<u8> {
+    let echo = server == Server::Echoes;
     let mut got = Vec::new();
     for _ in 0..n {
         assert_eq!(write_now(&mut sim.stacks[0], c, b"0123456789").unwrap(), 10);
         run_until(sim, ms(200), |sim| {
             let before = got.len();
-            let _ = drain(&mut sim.stacks[1], s, &mut got);
+            if server != Server::Idle {
+                let _ = drain(&mut sim.stacks[1], s, &mut got);
+            }
             if echo && got.len() > before {
                 write_now(&mut sim.stacks[1], s, b"ok").unwrap();
             }
             let _ = drain(&mut sim.stacks[0], c, &mut Vec::new());
             false
         });
+    }
+    if server == Server::Idle {
+        let _ = drain(&mut sim.stacks[1], s, &mut got);
     }
     got
 }
@@ -67,7 +89,9 @@ fn delayed_ack_timer_acknowledges_a_lone_small_segment_after_40_ms() {
     let (mut sim, cap) = sim_with(&StackConfig::default());
     let l = listen(&mut sim, 1, 80, 16);
     let pair = establish(&mut sim, 0, 1, l, 80);
-    let got = messages(&mut sim, pair, 24, false);
+    // The server does not read: a read that empties the buffer would acknowledge at once
+    // (next test), as Linux's `tcp_cleanup_rbuf` does.
+    let got = messages(&mut sim, pair, 24, Server::Idle);
     assert_eq!(got.len(), 240);
 
     let delays = ack_delays(&cap);
@@ -89,16 +113,30 @@ fn delayed_ack_timer_acknowledges_a_lone_small_segment_after_40_ms() {
     );
 }
 
+/// Linux's `tcp_cleanup_rbuf`: a server that reads each lone segment as it arrives (and does
+/// not answer) acknowledges it as soon as it has read it, without waiting for the timer.
+#[test]
+fn reading_a_lone_small_segment_acknowledges_it_at_once() {
+    let (mut sim, cap) = sim_with(&StackConfig::default());
+    let l = listen(&mut sim, 1, 80, 16);
+    let pair = establish(&mut sim, 0, 1, l, 80);
+    let got = messages(&mut sim, pair, 24, Server::Reads);
+    assert_eq!(got.len(), 240);
+    let delays = ack_delays(&cap);
+    assert!(delays.iter().all(|d| *d <= ms(1)), "{delays:?}");
+    assert_eq!(sim.stacks[1].counters().get(Counter::TcpExtDelayedACKs), 0);
+}
+
 #[test]
 fn an_immediate_answer_carries_the_ack_instead_of_the_timer() {
     let (mut sim, cap) = sim_with(&StackConfig::default());
     let l = listen(&mut sim, 1, 80, 16);
     let pair = establish(&mut sim, 0, 1, l, 80);
     // Use up the quick ACKs, then measure.
-    messages(&mut sim, pair, 20, false);
+    messages(&mut sim, pair, 20, Server::Idle);
     let before = sim.stacks[1].counters().get(Counter::TcpExtDelayedACKs);
     let t = sim.now;
-    let got = messages(&mut sim, pair, 10, true);
+    let got = messages(&mut sim, pair, 10, Server::Echoes);
     assert_eq!(got.len(), 100);
     assert_eq!(
         sim.stacks[1].counters().get(Counter::TcpExtDelayedACKs),
@@ -119,7 +157,7 @@ fn two_full_sized_segments_are_acknowledged_at_once() {
     let (mut sim, cap) = sim_with(&StackConfig::default());
     let l = listen(&mut sim, 1, 80, 16);
     let (c, s) = establish(&mut sim, 0, 1, l, 80);
-    messages(&mut sim, (c, s), 20, false);
+    messages(&mut sim, (c, s), 20, Server::Idle);
     let before = sim.stacks[1].counters().get(Counter::TcpExtDelayedACKs);
     let mss = sim.stacks[0].tcp_info(c).unwrap().mss;
     let mark = cap.mark();

@@ -260,6 +260,56 @@ fn a_lone_small_segment_is_acked_after_40_ms_once_quick_acks_are_spent() {
     assert_eq!(h.read(c), Read::Data(peer_data(1, 1700)));
 }
 
+/// Linux's `tcp_cleanup_rbuf`: once the application has read everything, a short segment
+/// waiting for the delayed-ACK timer is acknowledged at once (the sender may be waiting for
+/// that ACK before it sends more, e.g. with a small send buffer).
+#[test]
+fn reading_a_short_segment_acknowledges_it_at_once() {
+    let (mut h, c) = established();
+    let mut seq = 1;
+    for i in 0..16 {
+        h.inject(10 + i, seg("P.").seq(seq).ack(1).len(100));
+        seq += 100;
+        h.expect(seg(".").seq(1).ack(seq));
+    }
+    assert_eq!(h.read(c), Read::Data(peer_data(1, 1600)));
+    h.inject(500, seg("P.").seq(seq).ack(1).len(100));
+    h.expect_nothing_until(510);
+    assert_eq!(h.read(c), Read::Data(peer_data(seq, 100)));
+    let ack = h.expect(seg(".").seq(1).ack(seq + 100));
+    assert_eq!(ack.at_ms, 510);
+    h.expect_nothing_until(2000);
+    assert_eq!(h.counter(Counter::TcpExtDelayedACKs), 0);
+}
+
+/// In request/response traffic (we answered within the delayed-ACK time before: Linux's
+/// pingpong mode) reading the request does not acknowledge it: the reply carries the ACK.
+#[test]
+fn in_request_response_traffic_the_reply_carries_the_ack() {
+    let (mut h, c) = established();
+    h.set_nodelay(c, true);
+    h.take_sent();
+    let mut seq = 1;
+    let mut ours = 1;
+    for i in 0..16u64 {
+        h.inject(10 + 10 * i, seg("P.").seq(seq).ack(ours).len(100));
+        seq += 100;
+        h.expect(seg(".").seq(ours).ack(seq));
+        assert_eq!(h.read(c), Read::Data(peer_data(seq - 100, 100)));
+        h.run_until(15 + 10 * i);
+        assert_eq!(h.write(c, 50), 50);
+        h.expect(seg("P.").seq(ours).ack(seq).len(50));
+        ours += 50;
+        h.inject(17 + 10 * i, seg(".").seq(seq).ack(ours));
+    }
+    h.inject(500, seg("P.").seq(seq).ack(ours).len(100));
+    assert_eq!(h.read(c), Read::Data(peer_data(seq, 100)));
+    h.expect_nothing_until(505);
+    assert_eq!(h.write(c, 50), 50);
+    h.expect(seg("P.").seq(ours).ack(seq + 100).len(50));
+    assert_eq!(h.counter(Counter::TcpExtDelayedACKs), 0);
+}
+
 /// RFC 5681 4.2 / RFC 1122 4.2.3.2: an ACK is sent for at least every second full-sized
 /// segment, without waiting for the timer.
 #[test]

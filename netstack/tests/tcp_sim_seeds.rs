@@ -19,7 +19,7 @@ use support::{Transfer, payload};
 /// light faults and heavy ones.
 fn link_for(seed: u64) -> LinkConfig {
     let mut rng = sockeye_netstack::sim::Rng::new(seed.wrapping_mul(0x9e37));
-    LinkConfig {
+    let mut link = LinkConfig {
         delay: Duration::from_micros(200 + rng.below(20_000)),
         jitter: Duration::from_micros(rng.below(2_000)),
         loss: rng.unit() * 0.08,
@@ -40,7 +40,10 @@ fn link_for(seed: u64) -> LinkConfig {
         } else {
             1
         },
-    }
+    };
+    // About the same share of frames lost, in fewer, longer runs.
+    link.loss /= link.loss_burst as f64;
+    link
 }
 
 /// What a seed's run does.

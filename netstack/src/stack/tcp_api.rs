@@ -306,7 +306,7 @@ impl Stack {
         }
         if !tcb.recv.is_empty() {
             let n = tcb.recv.pop(buf);
-            if tcb.window_update_due() {
+            if tcb.on_read(n) {
                 self.tcp.touch(h.index);
             }
             return Poll::Ready(Ok(n));

@@ -34,6 +34,11 @@ use crate::time::Instant;
 use crate::wire::SeqNumber;
 use crate::wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
 
+/// A segment shorter than `rcv_mss` awaits its ACK (Linux's `ICSK_ACK_PUSHED`).
+pub(crate) const ACK_PUSHED: u8 = 1;
+/// Two or more did (`ICSK_ACK_PUSHED2`).
+pub(crate) const ACK_PUSHED2: u8 = 2;
+
 /// How long a `TS.Recent` counts for PAWS without being refreshed (RFC 7323 section 5.5,
 /// Linux's `TCP_PAWS_24DAYS`).
 const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
@@ -544,6 +549,22 @@ impl Tcb {
         fin_acked
     }
 
+    /// The application read `copied` bytes (Linux's `tcp_cleanup_rbuf`): if that emptied the
+    /// receive buffer while a delayed ACK waits for short segments, acknowledge now (twice
+    /// short, or once outside request/response traffic, where the reply would carry it).
+    /// Returns whether a segment is due (an ACK or a window update).
+    pub(crate) fn on_read(&mut self, copied: usize) -> bool {
+        if copied > 0
+            && self.recv.is_empty()
+            && self.unacked_segs > 0
+            && (self.ack_pushed & ACK_PUSHED2 != 0
+                || (self.ack_pushed & ACK_PUSHED != 0 && !self.pingpong))
+        {
+            self.ack_now = true;
+        }
+        self.ack_now || self.window_update_due()
+    }
+
     /// The data and FIN of an acceptable segment in a state that receives.
     pub(crate) fn process_text(
         &mut self,
@@ -636,8 +657,17 @@ impl Tcb {
                 }
                 self.recv.commit(in_order);
                 self.rcv_nxt += in_order;
+                if len < self.rcv_mss {
+                    // A short ("pushed") segment (Linux's `tcp_measure_rcv_mss`).
+                    self.ack_pushed |= if self.ack_pushed & ACK_PUSHED != 0 {
+                        ACK_PUSHED | ACK_PUSHED2
+                    } else {
+                        ACK_PUSHED
+                    };
+                }
                 self.rcv_mss = self.rcv_mss.max(len.min(usize::from(self.adv_mss)));
                 self.unacked_segs += 1;
+                self.last_data_recv = env.now;
                 if in_order > len || !self.assembler.is_empty() {
                     // Filled (part of) a hole: ACK at once (RFC 5681 section 4.2).
                     self.ack_now = true;

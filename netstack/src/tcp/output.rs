@@ -430,6 +430,15 @@ impl Tcb {
         if repr.ack_number.is_some() {
             // The D-SACK block went out (once is enough: RFC 2883 section 4).
             self.dsack = None;
+            self.ack_pushed = 0;
+        }
+        if repr.payload_len > 0
+            && !retransmission
+            && now.saturating_duration_since(self.last_data_recv) < super::tcb::DELACK_MIN
+        {
+            // A reply soon after data arrived: request/response traffic (Linux's
+            // `tcp_event_data_sent` entering pingpong mode).
+            self.pingpong = true;
         }
         let carries = matches!(
             seg.kind,

@@ -219,6 +219,14 @@ pub(crate) struct Tcb {
     pub tlp_due: bool,
     /// A duplicate segment arrived: the next ACK reports it in a D-SACK block (RFC 2883).
     pub dsack: Option<(SeqNumber, SeqNumber)>,
+    /// Segments shorter than `rcv_mss` arrived since the last ACK (Linux's `ICSK_ACK_PUSHED`,
+    /// and `ICSK_ACK_PUSHED2` for two or more): reading them all acknowledges at once.
+    pub ack_pushed: u8,
+    /// Request/response traffic (Linux's pingpong mode): we sent data soon after data
+    /// arrived, so ACKs wait to ride on the reply.
+    pub pingpong: bool,
+    /// When data last arrived in order.
+    pub last_data_recv: Instant,
 
     // Timers and their counts.
     pub timers: Timers,
@@ -349,6 +357,9 @@ impl Tcb {
             tlp_retrans: false,
             tlp_due: false,
             dsack: None,
+            ack_pushed: 0,
+            pingpong: false,
+            last_data_recv: now,
             timers: Timers::default(),
             timer_key: None,
             timer_tick: None,

@@ -62,6 +62,8 @@ impl Tcb {
             if self.unacked_segs > 0 {
                 self.ack_now = true;
                 env.count(Counter::TcpExtDelayedACKs);
+                // No reply carried the ACK in time: not request/response after all.
+                self.pingpong = false;
             }
         }
         if due(self.timers.persist, now) {
