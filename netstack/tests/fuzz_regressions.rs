@@ -114,3 +114,21 @@ fn keepalive_probes_leave_in_fin_wait_2_and_a_live_peer_keeps_the_connection() {
         Poll::Ready(Ok(10))
     ));
 }
+
+/// Found by `frames` (input `fuzz/regressions/frames/rack-retransmission-same-instant`): two
+/// stacks exchanging segments within one virtual instant looped forever. The peer resent a
+/// segment RACK had called lost; a SACK for new data sent in the same instant then made RACK
+/// call the resend lost again at once (zero RTT, zero reordering window), because RACK's
+/// tie-break for equal send times takes sequence order as send order, which a retransmission
+/// is not. The rule is tested where it lives: the unit test
+/// `tcp::rack::tests::a_retransmission_in_the_same_instant_is_not_sent_before`; here the
+/// committed input replays through the harness (see `fuzz_smoke.rs`), so this only checks that
+/// the file is there.
+#[test]
+fn rack_same_instant_retransmission_input_is_kept() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fuzz/regressions/frames/rack-retransmission-same-instant"
+    );
+    assert!(std::fs::metadata(path).is_ok_and(|m| m.len() > 0));
+}

@@ -12,7 +12,8 @@
 //!   spurious retransmission: we were too quick) and that returns to one after 16 recoveries,
 //!   never more than the smoothed RTT.
 //! - Detection walks the scoreboard from `snd_una`: a segment not SACKed, sent before the
-//!   RACK segment, whose `xmit + RACK.rtt + reo_wnd` has passed, is lost; one not yet due sets
+//!   RACK segment (in the same instant, a lower sequence number counts as sent before, except
+//!   for a retransmission), whose `xmit + RACK.rtt + reo_wnd` has passed, is lost; one not yet due sets
 //!   the reordering timer. The walk stops at the first never-retransmitted segment sent after
 //!   the RACK segment, since everything beyond it was sent later still.
 
@@ -128,7 +129,10 @@ impl Rack {
         let mut k = 0;
         while let Some(s) = sb.get(k).copied() {
             k += 1;
-            let sent_before = s.xmit < rack_xmit || (s.xmit == rack_xmit && s.end().lt(rack_end));
+            // Sent in the same instant, sequence order is send order, except for a
+            // retransmission, which went out after whatever it sits below.
+            let sent_before = s.xmit < rack_xmit
+                || (s.xmit == rack_xmit && !s.ever_retrans && s.end().lt(rack_end));
             if !sent_before {
                 if s.ever_retrans {
                     continue;
@@ -242,6 +246,34 @@ mod tests {
         let d = rack.detect_loss(&mut sb, t(220), Duration::ZERO);
         assert_eq!(d.lost, 1000);
         assert_eq!(sb.next_lost().unwrap().start, seq(0), "due again");
+    }
+
+    #[test]
+    fn a_retransmission_in_the_same_instant_is_not_sent_before() {
+        let mut sb = ten();
+        let mut rack = Rack::new();
+        ack(&mut sb, &mut rack, t(100), 0, &[(1000, 2000)]);
+        rack.detect_loss(&mut sb, t(100), Duration::ZERO);
+        // Segment 0 lost and resent at 120; segment 9 (sent at 9) SACKed; new data sent at
+        // 120 too, SACKed at once: the resend, though lower in sequence, was not sent before it.
+        sb.on_sent(seq(0), 1000, t(120));
+        sb.on_sent(seq(10_000), 1000, t(120));
+        ack(
+            &mut sb,
+            &mut rack,
+            t(120),
+            0,
+            &[(10_000, 11_000), (1000, 2000)],
+        );
+        rack.detect_loss(&mut sb, t(120), Duration::ZERO);
+        let first = *sb.iter().next().expect("segment 0");
+        assert_eq!(first.start, seq(0));
+        assert!(
+            first.retrans,
+            "its retransmission is not called lost: {first:?}"
+        );
+        // Segments 2 to 9, sent at 2 to 9 ms, are overdue.
+        assert_eq!(sb.next_lost().map(|s| s.start), Some(seq(2000)));
     }
 
     #[test]
