@@ -232,6 +232,18 @@ fn a_duplicate_segment_is_reported_with_a_dsack_block() {
     let _ = peer_data(1, 1);
 }
 
+/// RFC 2883 section 4: a duplicate of out-of-order data is reported too, its D-SACK block
+/// first and the SACK block that contains it second (`TCPDSACKOfoSent`).
+#[test]
+fn a_duplicate_out_of_order_segment_is_reported_with_a_dsack_block() {
+    let (mut h, _c) = established();
+    h.inject(100, seg("P.").seq(501).ack(1).len(500));
+    h.expect(seg(".").seq(1).ack(1).sack(&[(501, 1001)]));
+    h.inject(110, seg("P.").seq(501).ack(1).len(500));
+    h.expect(seg(".").seq(1).ack(1).sack(&[(501, 1001), (501, 1001)]));
+    assert_eq!(h.counter(Counter::TcpExtTCPDSACKOfoSent), 1);
+}
+
 /// Linux's `undo_retrans`: when D-SACKs show that every retransmission of a recovery was a
 /// duplicate, the loss was not real (reordering): the window comes back (`TCPDSACKUndo`).
 #[test]

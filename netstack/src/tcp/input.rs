@@ -644,7 +644,15 @@ impl Tcb {
                 env.count(Counter::TcpExtTCPOFODrop);
                 self.ack_now = true;
             }
-            Added::Stored { in_order, .. } => {
+            Added::Stored {
+                in_order,
+                duplicate,
+            } => {
+                if duplicate && offset > 0 && self.opts.sack && env.config.tcp_dsack {
+                    // Out-of-order data we already held: a D-SACK for it (RFC 2883).
+                    self.dsack = Some((self.rcv_nxt + offset, self.rcv_nxt + offset + len));
+                    env.count(Counter::TcpExtTCPDSACKOfoSent);
+                }
                 if offset > 0 {
                     // Out of order: a duplicate ACK (with SACK blocks) at once, and quick
                     // ACKs until the hole is filled.
