@@ -25,6 +25,8 @@ pub mod tcp_accept;
 pub mod tcp_io;
 pub mod tcp_ready;
 pub mod tcp_split;
+pub mod tcp_try;
+pub mod ttl;
 pub mod udp;
 
 use std::any::{Any, type_name};
@@ -210,8 +212,14 @@ macro_rules! for_each_case {
             tcp_split::into_split_and_reunite,
             tcp_split::mismatched_halves_do_not_reunite,
             tcp_split::dropping_the_write_half_sends_fin,
+            tcp_try::vectored_reads_and_writes,
+            tcp_try::try_read_buf_appends,
+            tcp_try::try_io_calls_only_when_ready,
+            tcp_try::an_error_after_a_vectored_read_comes_next,
+            ttl::ttl_reaches_the_wire,
             udp::round_trip,
             udp::connected_round_trip,
+            udp::poll_forms_ready_and_try_io,
             hyper::http1_request_response,
             hyper::http2_request_response,
             framed::lines_codec_round_trip,

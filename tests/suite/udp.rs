@@ -1,8 +1,13 @@
-//! UDP between the two sides: `send_to`/`recv_from` with the senders' addresses, and connected
-//! sockets with `send`/`recv`/`peek_from`.
+//! UDP between the two sides: `send_to`/`recv_from` with the senders' addresses, connected
+//! sockets with `send`/`recv`/`peek_from`, and the `poll_` forms, `ready` and `try_io`.
 
+use std::cell::Cell;
+use std::future::poll_fn;
+use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::task::{Context, Poll, Waker};
 
+use sockeye::io::{Interest, ReadBuf};
 use sockeye::net::UdpSocket;
 
 use super::{Case, Side};
@@ -79,6 +84,112 @@ pub fn connected_round_trip() -> Case {
             let mut buf = [0; 64];
             let n = socket.recv(&mut buf).await.unwrap();
             assert_eq!(&buf[..n], b"pong");
+            side.sync("done").await;
+        },
+    )
+}
+
+/// Whether a readiness poll is pending right now (polled with a waker that does nothing).
+fn pending_now(poll: impl FnOnce(&mut Context<'_>) -> Poll<std::io::Result<()>>) -> bool {
+    match poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Pending => true,
+        Poll::Ready(r) => {
+            r.unwrap();
+            false
+        }
+    }
+}
+
+/// `poll_recv_ready` is pending exactly while nothing is queued and is woken by a datagram;
+/// `poll_send_ready` is ready with room; `poll_send_to`, `poll_peek_from`, `poll_recv_from`
+/// (truncating to the `ReadBuf`'s room), `poll_recv` and `poll_send` move datagrams; `ready`
+/// says which directions are ready; `try_io` calls its closure only when ready.
+pub fn poll_forms_ready_and_try_io() -> Case {
+    Case::new(
+        |mut side: Side| async move {
+            let socket = UdpSocket::bind(side.any_port()).await.unwrap();
+            side.send(socket.local_addr().unwrap());
+            let client: SocketAddr = side.recv().await;
+            assert!(
+                pending_now(|cx| socket.poll_recv_ready(cx)),
+                "nothing queued"
+            );
+            assert!(
+                !pending_now(|cx| socket.poll_send_ready(cx)),
+                "room to send"
+            );
+            let ready = socket.ready(Interest::READABLE | Interest::WRITABLE).await;
+            let ready = ready.unwrap();
+            assert!(ready.is_writable() && !ready.is_readable());
+            let called = Cell::new(false);
+            let mut buf = [0; 64];
+            let err = socket
+                .try_io(Interest::READABLE, || {
+                    called.set(true);
+                    socket.try_recv_from(&mut buf)
+                })
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::WouldBlock);
+            assert!(!called.get(), "not readable: the closure is not called");
+            side.sync("empty").await;
+
+            // Woken by the first datagram.
+            poll_fn(|cx| socket.poll_recv_ready(cx)).await.unwrap();
+            let ready = socket.ready(Interest::READABLE).await.unwrap();
+            assert!(ready.is_readable());
+            let mut storage = [0; 64];
+            let mut peeked = ReadBuf::new(&mut storage);
+            let from = poll_fn(|cx| socket.poll_peek_from(cx, &mut peeked)).await;
+            assert_eq!(from.unwrap(), client);
+            assert_eq!(peeked.filled(), b"first");
+            let mut small = [0; 3];
+            let mut truncated = ReadBuf::new(&mut small);
+            let from = poll_fn(|cx| socket.poll_recv_from(cx, &mut truncated)).await;
+            assert_eq!(from.unwrap(), client);
+            assert_eq!(truncated.filled(), b"fir", "cut to the room left");
+            // The second datagram, through try_io once it is there.
+            let (n, from) = loop {
+                socket.readable().await.unwrap();
+                match socket.try_io(Interest::READABLE, || socket.try_recv_from(&mut buf)) {
+                    Ok(got) => break got,
+                    Err(e) => assert_eq!(e.kind(), ErrorKind::WouldBlock),
+                }
+            };
+            assert_eq!((&buf[..n], from), (&b"second"[..], client));
+            assert!(pending_now(|cx| socket.poll_recv_ready(cx)), "drained");
+
+            socket.connect(client).await.unwrap();
+            side.sync("connected").await;
+            let mut storage = [0; 64];
+            let mut third = ReadBuf::new(&mut storage);
+            poll_fn(|cx| socket.poll_recv(cx, &mut third))
+                .await
+                .unwrap();
+            assert_eq!(third.filled(), b"third");
+            let n = poll_fn(|cx| socket.poll_send(cx, b"reply")).await.unwrap();
+            assert_eq!(n, 5);
+            side.sync("done").await;
+        },
+        |mut side: Side| async move {
+            let server: SocketAddr = side.recv().await;
+            let socket = UdpSocket::bind(side.any_port()).await.unwrap();
+            side.send(socket.local_addr().unwrap());
+            side.sync("empty").await;
+            let n = poll_fn(|cx| socket.poll_send_to(cx, b"first", server)).await;
+            assert_eq!(n.unwrap(), 5);
+            let n = socket
+                .try_io(Interest::WRITABLE, || socket.try_send_to(b"second", server))
+                .unwrap();
+            assert_eq!(n, 6);
+            side.sync("connected").await;
+            socket.send_to(b"third", server).await.unwrap();
+            let mut storage = [0; 64];
+            let mut reply = ReadBuf::new(&mut storage);
+            let from = poll_fn(|cx| socket.poll_recv_from(cx, &mut reply)).await;
+            assert_eq!((reply.filled(), from.unwrap()), (&b"reply"[..], server));
+            let v6: SocketAddr = "[::1]:9".parse().unwrap();
+            let err = poll_fn(|cx| socket.poll_send_to(cx, b"x", v6)).await;
+            assert_eq!(err.unwrap_err().kind(), ErrorKind::InvalidInput);
             side.sync("done").await;
         },
     )
