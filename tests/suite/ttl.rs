@@ -50,7 +50,15 @@ fn packets(frames: Vec<Vec<u8>>) -> Vec<Seen> {
     seen
 }
 
-/// The listener's TTL (9) is on its SYN-ACK and every segment of the connection it accepts; the
+/// A counter of this side's stack, by its Linux name.
+fn counter(name: &str) -> u64 {
+    sockeye::stack::counters()
+        .by_name(name)
+        .unwrap_or_else(|| panic!("no counter {name}"))
+}
+
+/// The listener's TTL (9) is on its SYN-ACKs (a SYN cookie's too) and every segment of the
+/// connections it accepts; the
 /// client's stream TTL (7) on its data; the client's UDP TTL (5) on its datagram. Out-of-range
 /// TTLs are `InvalidInput`.
 pub fn ttl_reaches_the_wire() -> Case {
@@ -77,6 +85,15 @@ pub fn ttl_reaches_the_wire() -> Case {
             stream.write_all(b"pong").await.unwrap();
             let (n, client_udp) = udp.recv_from(&mut buf).await.unwrap();
             assert_eq!(&buf[..n], b"udp!");
+            // A second connection answered with a SYN cookie (`tcp_syncookies` 2: always).
+            sockeye::stack::set_sysctl("net.ipv4.tcp_syncookies", "2").unwrap();
+            let cookies_before = counter("TcpExtSyncookiesSent");
+            side.sync("cookies on").await;
+            let (mut second, _) = listener.accept().await.unwrap();
+            assert_eq!(second.ttl().unwrap(), 9, "inherited through the cookie");
+            second.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"cook");
+            assert_eq!(counter("TcpExtSyncookiesSent"), cookies_before + 1);
             side.sync("exchanged").await;
             sockeye::stack::stop_capture().unwrap();
             let seen = packets(pcap_records(&path));
@@ -86,7 +103,11 @@ pub fn ttl_reaches_the_wire() -> Case {
                 .iter()
                 .filter(|p| p.protocol == 6 && p.src_port == port && p.flags & 0x12 == 0x12)
                 .collect();
-            assert!(!synacks.is_empty(), "the SYN-ACK was captured");
+            assert!(synacks.len() >= 2, "both SYN-ACKs were captured");
+            assert!(
+                synacks.iter().all(|p| p.ttl == 9),
+                "the SYN-ACKs, the cookie's too"
+            );
             let ours = seen
                 .iter()
                 .filter(|p| p.protocol == 6 && p.src_port == port);
@@ -127,6 +148,9 @@ pub fn ttl_reaches_the_wire() -> Case {
                 assert_eq!(err.kind(), ErrorKind::InvalidInput);
             }
             socket.send_to(b"udp!", udp).await.unwrap();
+            side.sync("cookies on").await;
+            let mut second = TcpStream::connect(tcp).await.unwrap();
+            second.write_all(b"cook").await.unwrap();
             side.sync("exchanged").await;
         },
     )
