@@ -5,44 +5,18 @@
 mod net;
 
 use std::io::ErrorKind;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use net::{guard, pattern};
+use net::{guard, pattern, pcap_records, temp_path};
 use sockeye::io::{AsyncReadExt, AsyncWriteExt};
 use sockeye::net::{TcpListener, TcpStream};
 use sockeye::nic::Loopback;
 use sockeye::runtime::{Builder, Interface};
 
-fn temp_path(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sockeye-net-runtime-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-/// The frames of a classic pcap file (little-endian, as the capture writes it): their lengths.
+/// The lengths of the frames in a pcap file.
 fn pcap_frames(path: &Path) -> Vec<usize> {
     pcap_records(path).iter().map(Vec::len).collect()
-}
-
-/// The frames of a classic pcap file, as captured.
-fn pcap_records(path: &Path) -> Vec<Vec<u8>> {
-    let bytes = std::fs::read(path).unwrap();
-    assert!(bytes.len() >= 24, "a pcap header");
-    let magic = u32::from_le_bytes(bytes[..4].try_into().unwrap());
-    assert!(
-        magic == 0xa1b2_c3d4 || magic == 0xa1b2_3c4d,
-        "pcap magic {magic:#x}"
-    );
-    let mut frames = Vec::new();
-    let mut off = 24;
-    while off + 16 <= bytes.len() {
-        let incl = u32::from_le_bytes(bytes[off + 8..off + 12].try_into().unwrap()) as usize;
-        frames.push(bytes[off + 16..off + 16 + incl].to_vec());
-        off += 16 + incl;
-    }
-    assert_eq!(off, bytes.len(), "whole records");
-    frames
 }
 
 /// Echoes `len` bytes over a new connection to `addr`'s listener, checking them.
@@ -233,59 +207,6 @@ async fn an_idle_runtime_with_open_connections_sleeps() {
         server.write_all(b"y").await.unwrap();
         client.read_exact(&mut b).await.unwrap();
         assert_eq!(&b, b"y");
-    })
-    .await;
-}
-
-#[sockeye::test]
-async fn ttl_set_on_streams_and_listeners_reaches_the_wire() {
-    guard(async {
-        let path = temp_path("ttl.pcap");
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        assert_eq!(listener.ttl().unwrap(), 64, "ip_default_ttl");
-        listener.set_ttl(9).unwrap();
-        assert_eq!(listener.ttl().unwrap(), 9);
-        assert_eq!(
-            listener.set_ttl(0).unwrap_err().kind(),
-            ErrorKind::InvalidInput
-        );
-        let addr = listener.local_addr().unwrap();
-        let (client, accepted) = sockeye::join!(TcpStream::connect(addr), listener.accept());
-        let (mut client, mut server) = (client.unwrap(), accepted.unwrap().0);
-        assert_eq!(server.ttl().unwrap(), 9, "inherited from the listener");
-        client.set_ttl(7).unwrap();
-        assert_eq!(client.ttl().unwrap(), 7);
-        assert_eq!(
-            client.set_ttl(256).unwrap_err().kind(),
-            ErrorKind::InvalidInput
-        );
-        sockeye::stack::capture(&path).unwrap();
-        client.write_all(b"ping").await.unwrap();
-        let mut buf = [0; 4];
-        server.read_exact(&mut buf).await.unwrap();
-        server.write_all(b"pong").await.unwrap();
-        client.read_exact(&mut buf).await.unwrap();
-        sockeye::stack::stop_capture().unwrap();
-        let client_port = client.local_addr().unwrap().port();
-        let mut seen = (0, 0);
-        for frame in pcap_records(&path) {
-            // Ethernet, then IPv4 (TTL at byte 8, protocol at 9), then TCP's source port.
-            let ip = &frame[14..];
-            if ip[9] != 6 {
-                continue;
-            }
-            let tcp = &ip[usize::from(ip[0] & 0x0f) * 4..];
-            let src_port = u16::from_be_bytes([tcp[0], tcp[1]]);
-            if src_port == client_port {
-                assert_eq!(ip[8], 7, "the client's TTL");
-                seen.0 += 1;
-            } else {
-                assert_eq!(src_port, addr.port());
-                assert_eq!(ip[8], 9, "the accepted connection's TTL");
-                seen.1 += 1;
-            }
-        }
-        assert!(seen.0 > 0 && seen.1 > 0, "{seen:?}");
     })
     .await;
 }

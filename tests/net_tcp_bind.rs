@@ -1,63 +1,13 @@
-//! `TcpListener::bind` and `TcpSocket`: every address form tokio accepts, the errors for taken,
-//! foreign and IPv6 addresses, and the listener's stats.
+//! `TcpListener::bind`, `TcpStream::connect` and `TcpSocket` on the loopback: the errors for
+//! taken, foreign and IPv6 addresses, and the listener's stats. (Every address form `bind`
+//! takes, and connecting to a closed port, are suite cases: `suite/tcp_accept.rs`.)
 
 mod net;
 
 use std::io::ErrorKind;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use net::guard;
 use sockeye::net::{TcpListener, TcpSocket, TcpStream};
-
-#[sockeye::test]
-async fn every_address_form_binds() {
-    guard(async {
-        let local = Ipv4Addr::LOCALHOST;
-        let forms: Vec<TcpListener> = vec![
-            TcpListener::bind("127.0.0.1:0").await.unwrap(),
-            TcpListener::bind("localhost:0").await.unwrap(),
-            TcpListener::bind(String::from("127.0.0.1:0"))
-                .await
-                .unwrap(),
-            TcpListener::bind(SocketAddr::from((local, 0)))
-                .await
-                .unwrap(),
-            TcpListener::bind(SocketAddrV4::new(local, 0))
-                .await
-                .unwrap(),
-            TcpListener::bind((local, 0)).await.unwrap(),
-            TcpListener::bind((IpAddr::V4(local), 0)).await.unwrap(),
-            TcpListener::bind(("127.0.0.1", 0)).await.unwrap(),
-            TcpListener::bind(("localhost", 0)).await.unwrap(),
-            TcpListener::bind(&[SocketAddr::from((local, 0))][..])
-                .await
-                .unwrap(),
-            TcpListener::bind("0.0.0.0:0").await.unwrap(),
-        ];
-        let mut ports = Vec::new();
-        for l in &forms {
-            let addr = l.local_addr().unwrap();
-            assert_ne!(addr.port(), 0, "port 0 picks a port");
-            ports.push(addr.port());
-        }
-        ports.sort_unstable();
-        ports.dedup();
-        assert_eq!(ports.len(), forms.len(), "every listener has its own port");
-        assert_eq!(
-            forms[1].local_addr().unwrap().ip(),
-            IpAddr::V4(local),
-            "localhost resolves to the loopback's IPv4 address"
-        );
-        // Each listener accepts.
-        for l in &forms[..3] {
-            let addr = l.local_addr().unwrap();
-            let target = SocketAddr::from((local, addr.port()));
-            let (client, accepted) = sockeye::join!(TcpStream::connect(target), l.accept());
-            assert_eq!(client.unwrap().local_addr().unwrap(), accepted.unwrap().1);
-        }
-    })
-    .await;
-}
 
 #[sockeye::test]
 async fn bind_errors_have_linux_kinds() {
@@ -127,6 +77,19 @@ async fn tcp_socket_binds_listens_and_connects() {
         let stats = listener.stats().unwrap();
         assert_eq!(stats.accepted, 1);
         assert_eq!(stats.established, 1);
+    })
+    .await;
+}
+
+#[sockeye::test]
+async fn connect_errors_for_bad_addresses() {
+    guard(async {
+        let v6 = TcpStream::connect("[::1]:80").await.unwrap_err();
+        assert_eq!(v6.kind(), ErrorKind::InvalidInput);
+        let port0 = TcpStream::connect("127.0.0.1:0").await.unwrap_err();
+        assert_eq!(port0.kind(), ErrorKind::InvalidInput);
+        let unroutable = TcpStream::connect("192.0.2.1:80").await.unwrap_err();
+        assert_eq!(unroutable.kind(), ErrorKind::NetworkUnreachable);
     })
     .await;
 }

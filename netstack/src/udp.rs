@@ -173,6 +173,8 @@ pub(crate) struct UdpSocket {
     pub(crate) remote: Option<SocketAddrV4>,
     /// `SO_BROADCAST`: whether sending to a broadcast address is allowed.
     pub(crate) broadcast: bool,
+    /// `IP_TTL`; `None`: `ip_default_ttl`.
+    pub(crate) ttl: Option<u8>,
     pub(crate) rx: RecvQueue,
     /// `SO_SNDBUF`.
     pub(crate) sndbuf: usize,
@@ -191,6 +193,7 @@ impl UdpSocket {
             local,
             remote: None,
             broadcast: false,
+            ttl: None,
             rx: RecvQueue::new(rcvbuf),
             sndbuf,
             queued: 0,

@@ -177,6 +177,7 @@ impl Stack {
         tcb.send.set_limit(inherited.send_buffer);
         tcb.recv.set_limit(inherited.recv_buffer);
         tcb.cc.set_algorithm(inherited.congestion);
+        tcb.ttl = inherited.ttl;
         let (isn, ts_offset) = self.tcp_isn(now, local, remote);
         let iss = start.iss.unwrap_or(isn);
         tcb.start(iss, ts_offset);
@@ -228,10 +229,12 @@ impl Stack {
             synack.repr.options.timestamps = Some((raw.wrapping_add(ts_offset), tcb.ts_recent));
         }
         let repr = synack.repr;
-        let sent = self.send_ipv4(
+        let ttl = tcb.ttl.unwrap_or(self.config.ip_default_ttl);
+        let sent = self.send_ipv4_ttl(
             now,
             *tcb.remote.ip(),
             IpProtocol::Tcp,
+            ttl,
             repr.buffer_len(),
             &mut |buf, src, dst, fill| {
                 repr.emit(&mut TcpPacket::new_unchecked(buf), src, dst, &[], fill);

@@ -59,6 +59,20 @@ impl Stack {
         payload_len: usize,
         write: PayloadWriter<'_>,
     ) -> bool {
+        let ttl = self.config.ip_default_ttl;
+        self.send_ipv4_ttl(now, dst, protocol, ttl, payload_len, write)
+    }
+
+    /// [`Stack::send_ipv4`] with the datagram's TTL (a socket's `IP_TTL`).
+    pub(crate) fn send_ipv4_ttl(
+        &mut self,
+        now: Instant,
+        dst: Ipv4Addr,
+        protocol: IpProtocol,
+        ttl: u8,
+        payload_len: usize,
+        write: PayloadWriter<'_>,
+    ) -> bool {
         let Some(hop) = self.routes.lookup(dst) else {
             self.counters.inc(Counter::IpOutNoRoutes);
             return false;
@@ -72,7 +86,7 @@ impl Stack {
             dst_addr: dst,
             next_header: protocol,
             payload_len,
-            hop_limit: self.config.ip_default_ttl,
+            hop_limit: ttl,
             dscp: 0,
             ecn: 0,
             ident: self.ip_ident,

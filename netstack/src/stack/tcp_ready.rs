@@ -131,16 +131,25 @@ impl Stack {
         }
     }
 
-    /// Sets `IP_TTL` for a connection's segments (`None` or 0 goes back to `ip_default_ttl`).
+    /// Sets `IP_TTL` for a connection's segments (`None` or 0 goes back to `ip_default_ttl`);
+    /// on a listener, for its SYN-ACKs and the connections it accepts from then on.
     pub fn tcp_set_ttl(&mut self, h: SocketHandle, ttl: Option<u8>) -> io::Result<()> {
-        self.tcp.conn(h)?.ttl = ttl.filter(|&t| t > 0);
+        let ttl = ttl.filter(|&t| t > 0);
+        match self.tcp.get(h) {
+            Some(Socket::Listener(l)) => l.inherited.ttl = ttl,
+            _ => self.tcp.conn(h)?.ttl = ttl,
+        }
         Ok(())
     }
 
-    /// The TTL a connection's segments carry.
+    /// The TTL a connection's segments (or a listener's SYN-ACKs) carry.
     pub fn tcp_ttl(&mut self, h: SocketHandle) -> io::Result<u8> {
         let default = self.config.ip_default_ttl;
-        Ok(self.tcp.conn(h)?.ttl.unwrap_or(default))
+        let ttl = match self.tcp.get(h) {
+            Some(Socket::Listener(l)) => l.inherited.ttl,
+            _ => self.tcp.conn(h)?.ttl,
+        };
+        Ok(ttl.unwrap_or(default))
     }
 
     /// Every TCP socket: listeners, connections (including those closed by their user and still

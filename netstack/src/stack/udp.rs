@@ -145,6 +145,23 @@ impl Stack {
         Ok(self.udp.get(h)?.broadcast)
     }
 
+    /// Sets `IP_TTL` for the socket's datagrams (`None` or 0 goes back to `ip_default_ttl`).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a stale handle.
+    pub fn udp_set_ttl(&mut self, h: UdpHandle, ttl: Option<u8>) -> io::Result<()> {
+        self.udp.get_mut(h)?.ttl = ttl.filter(|&t| t > 0);
+        Ok(())
+    }
+
+    /// The TTL the socket's datagrams carry.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a stale handle.
+    pub fn udp_ttl(&self, h: UdpHandle) -> io::Result<u8> {
+        Ok(self.udp.get(h)?.ttl.unwrap_or(self.config.ip_default_ttl))
+    }
+
     /// Sets `SO_RCVBUF` as Linux does: the request is capped at `rmem_max`, doubled (the
     /// doubled value is what [`Stack::udp_recv_buffer_size`] reports), and at least
     /// [`udp::MIN_RCVBUF`]. Queued datagrams are kept even if they exceed the new size.
@@ -318,10 +335,12 @@ impl Stack {
             dst_port: target.port(),
         };
         let len = repr.buffer_len(buf.len());
-        self.send_ipv4(
+        let ttl = socket.ttl.unwrap_or(self.config.ip_default_ttl);
+        self.send_ipv4_ttl(
             now,
             *target.ip(),
             IpProtocol::Udp,
+            ttl,
             len,
             &mut |area, src, dst, fill| {
                 repr.emit(&mut UdpPacket::new_unchecked(area), src, dst, buf, fill);

@@ -108,6 +108,8 @@ pub(crate) struct Inherited {
     pub recv_buffer: usize,
     /// The congestion control algorithm (`TCP_CONGESTION`).
     pub congestion: crate::config::CongestionControl,
+    /// `IP_TTL`, also of the SYN-ACKs; `None`: `ip_default_ttl`.
+    pub ttl: Option<u8>,
 }
 
 /// A listening socket.
@@ -160,6 +162,7 @@ impl Listener {
                 send_buffer: tcb.send.limit(),
                 recv_buffer: tcb.recv.limit(),
                 congestion: tcb.cc.algorithm(),
+                ttl: tcb.ttl,
             },
             reuseaddr: tcb.reuseaddr,
             stats: ListenerStats::default(),

@@ -10,8 +10,11 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
-/// Types that name one or more socket addresses; see the [module docs](self). Sealed: the
-/// forms are tokio's.
+/// Types that name one or more socket addresses, the forms tokio's trait of that name takes: a
+/// `SocketAddr` (or V4/V6), `(IpAddr, u16)`, `(Ipv4Addr, u16)`, `(&str, u16)`,
+/// `(String, u16)`, `"host:port"` as `&str` or `String`, and slices of `SocketAddr`. Host names
+/// are looked up with the system resolver on a blocking thread; only IPv4 results are used.
+/// Sealed: the forms are tokio's.
 pub trait ToSocketAddrs: sealed::Sealed {}
 
 pub(crate) mod sealed {

@@ -35,7 +35,7 @@ impl futures_io::AsyncWrite for TcpStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.conn.poll_write_vectored(cx, bufs)
+        self.conn.poll_write_vectored(Some(cx), bufs)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -127,6 +127,6 @@ impl hyper::rt::Write for TcpStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.conn.poll_write_vectored(cx, bufs)
+        self.conn.poll_write_vectored(Some(cx), bufs)
     }
 }

@@ -13,8 +13,9 @@
 //! `BrokenPipe` (writing after `shutdown` or after the connection closed), `InvalidInput`.
 //!
 //! Differences from tokio: IPv4 only (an IPv6 address is `InvalidInput`); no conversions to
-//! or from `std::net` sockets (there is no kernel socket); `set_linger` with a non-zero time
-//! does not make dropping wait.
+//! or from `std::net` sockets (there is no kernel socket), so a `try_io` closure moves data
+//! through the socket's own `try_` methods rather than system calls on a descriptor;
+//! `set_linger` with a non-zero time does not make dropping wait.
 
 mod addr;
 mod compat;

@@ -2,19 +2,33 @@
 //! owned halves, with the wait lists of its two directions. Every operation is one short borrow
 //! of the thread's stack. Dropping the last owner closes the connection (a FIN after the
 //! buffered data, or a RST with `SO_LINGER` 0 or unread data, as on Linux).
+//!
+//! **Errors met part-way.** The stack reports a connection's error (say, a reset) to one call
+//! only. A vectored or `try_read_buf` call that moved bytes from its first buffers and then
+//! meets the error returns the bytes, and keeps the error for the next read or write, as
+//! Linux's `readv`/`writev` leave `sk_err` for the next call.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io;
+use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use sockeye_netstack::{Instant, SocketHandle, Stack};
+use bytes::BufMut;
+use sockeye_netstack::{Instant, SocketHandle, Stack, TcpState};
+use tokio::io::ReadBuf;
 
 use crate::driver::NetDriver;
+use crate::net::Ready;
 use crate::net::waiters::Waiters;
+use crate::reactor::Interest;
+
+/// The most of a `BufMut`'s spare capacity one `try_read_buf` fills (it is zeroed first: the
+/// stack copies into initialised memory).
+const MAX_READ_BUF: usize = 64 * 1024;
 
 /// Which wait list an operation uses.
 #[derive(Clone, Copy)]
@@ -35,6 +49,8 @@ pub(crate) struct Conn {
     linger: Cell<Option<Duration>>,
     /// The user shut writing down (later `shutdown` calls succeed without a stack call).
     write_shut: Cell<bool>,
+    /// An error met after a call had moved bytes, for the next read or write (module docs).
+    deferred: RefCell<Option<io::Error>>,
 }
 
 impl Conn {
@@ -50,6 +66,7 @@ impl Conn {
             write_waker,
             linger: Cell::new(None),
             write_shut: Cell::new(false),
+            deferred: RefCell::new(None),
         }
     }
 
@@ -85,6 +102,9 @@ impl Conn {
         cx: Option<&mut Context<'_>>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        if let Some(e) = self.deferred.take() {
+            return Poll::Ready(Err(e));
+        }
         self.poll_with(Dir::Read, cx, |s, _, h, own| s.tcp_poll_read(h, own, buf))
     }
 
@@ -93,6 +113,9 @@ impl Conn {
         cx: Option<&mut Context<'_>>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        if let Some(e) = self.deferred.take() {
+            return Poll::Ready(Err(e));
+        }
         self.poll_with(Dir::Read, cx, |s, _, h, own| s.tcp_poll_peek(h, own, buf))
     }
 
@@ -101,23 +124,24 @@ impl Conn {
         cx: Option<&mut Context<'_>>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        if let Some(e) = self.deferred.take() {
+            return Poll::Ready(Err(e));
+        }
         self.poll_with(Dir::Write, cx, |s, _, h, own| s.tcp_poll_write(h, own, buf))
     }
 
-    /// Writes the buffers in order, as much as fits: pending only if nothing could be written.
+    /// Writes the buffers in order, as much as fits: pending (or, without `cx`, `WouldBlock`)
+    /// only if nothing could be written.
     pub(crate) fn poll_write_vectored(
         &self,
-        cx: &mut Context<'_>,
+        mut cx: Option<&mut Context<'_>>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let mut total = 0;
         for buf in bufs.iter().filter(|b| !b.is_empty()) {
-            let polled = if total == 0 {
-                self.poll_write(Some(cx), buf)
-            } else {
-                self.poll_write(None, buf)
-            };
-            match polled {
+            // Only the first write waits: once some bytes are in, the call returns.
+            let cx = if total == 0 { cx.as_deref_mut() } else { None };
+            match self.poll_write(cx, buf) {
                 Poll::Ready(Ok(n)) => {
                     total += n;
                     if n < buf.len() {
@@ -126,23 +150,167 @@ impl Conn {
                 }
                 Poll::Ready(Err(e)) if total == 0 => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
-                // Later buffers: report what was written; the error comes back on the next call.
-                Poll::Ready(Err(_)) => break,
+                Poll::Ready(Err(e)) => {
+                    self.defer(e);
+                    break;
+                }
             }
         }
         Poll::Ready(Ok(total))
     }
 
+    /// Reads into the buffers in order without waiting: `WouldBlock` only if nothing was
+    /// buffered; stops at the first buffer not filled.
+    pub(crate) fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        let mut total = 0;
+        for buf in bufs.iter_mut().filter(|b| !b.is_empty()) {
+            match self.poll_read(None, buf) {
+                Poll::Ready(Ok(n)) => {
+                    total += n;
+                    if n < buf.len() {
+                        break;
+                    }
+                }
+                Poll::Ready(Err(e)) if total == 0 => return Err(e),
+                Poll::Ready(Err(e)) => {
+                    self.defer(e);
+                    break;
+                }
+                Poll::Pending => unreachable!("a poll without a task never waits"),
+            }
+        }
+        Ok(total)
+    }
+
+    /// Reads into `buf`'s spare capacity (up to [`MAX_READ_BUF`] bytes of it) without waiting,
+    /// and advances `buf` past what was read.
+    pub(crate) fn try_read_buf<B: BufMut + ?Sized>(&self, buf: &mut B) -> io::Result<usize> {
+        let chunk = buf.chunk_mut();
+        let len = chunk.len().min(MAX_READ_BUF);
+        // SAFETY: the slice is only written through `ReadBuf`, which never de-initialises
+        // bytes: it zeroes them (`initialize_unfilled`) before the stack copies into them.
+        let spare: &mut [MaybeUninit<u8>] = unsafe { &mut chunk.as_uninit_slice_mut()[..len] };
+        let mut read_buf = ReadBuf::uninit(spare);
+        let n = match self.poll_read(None, read_buf.initialize_unfilled()) {
+            Poll::Ready(result) => result?,
+            Poll::Pending => unreachable!("a poll without a task never waits"),
+        };
+        // SAFETY: the first `n` bytes of the chunk are initialised: zeroed, then read into.
+        unsafe { buf.advance_mut(n) };
+        Ok(n)
+    }
+
+    /// Keeps `e` for the next read or write (see the module docs).
+    fn defer(&self, e: io::Error) {
+        self.deferred.borrow_mut().get_or_insert(e);
+    }
+
     pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.deferred.borrow().is_some() {
+            return Poll::Ready(Ok(()));
+        }
         self.poll_with(Dir::Read, Some(cx), |s, _, h, own| {
             s.tcp_poll_read_ready(h, own)
         })
     }
 
     pub(crate) fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.deferred.borrow().is_some() {
+            return Poll::Ready(Ok(()));
+        }
         self.poll_with(Dir::Write, Some(cx), |s, _, h, own| {
             s.tcp_poll_write_ready(h, own)
         })
+    }
+
+    /// Whether a read (`Dir::Read`) or write would not block now; registers no task.
+    fn ready_now(&self, dir: Dir) -> io::Result<bool> {
+        if self.deferred.borrow().is_some() {
+            return Ok(true);
+        }
+        let polled = self.poll_with(dir, None, |s, _, h, own| match dir {
+            Dir::Read => s.tcp_poll_read_ready(h, own),
+            Dir::Write => s.tcp_poll_write_ready(h, own),
+        });
+        match polled {
+            Poll::Ready(Ok(())) => Ok(true),
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Poll::Ready(Err(e)) => Err(e),
+            Poll::Pending => unreachable!("a poll without a task never waits"),
+        }
+    }
+
+    /// tokio's `try_io`: calls `f` if the connection is ready for `interest` now, else
+    /// `WouldBlock` without calling it. Readiness is read from the stack on every call, so there
+    /// is no cached readiness for `f`'s `WouldBlock` to clear.
+    pub(crate) fn try_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        let ready = (interest.is_readable() && self.ready_now(Dir::Read)?)
+            || (interest.is_writable() && self.ready_now(Dir::Write)?);
+        if ready {
+            f()
+        } else {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+    }
+
+    /// Ready for any of `interest`: which, with `READ_CLOSED`/`WRITE_CLOSED` from the state.
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+    ) -> Poll<io::Result<Ready>> {
+        let mut ready = Ready::EMPTY;
+        if interest.is_readable() {
+            if let Poll::Ready(r) = self.poll_read_ready(cx) {
+                r?;
+                ready = ready | Ready::READABLE;
+            }
+        }
+        if interest.is_writable() {
+            if let Poll::Ready(r) = self.poll_write_ready(cx) {
+                r?;
+                ready = ready | Ready::WRITABLE;
+            }
+        }
+        if ready.is_empty() {
+            return Poll::Pending;
+        }
+        Poll::Ready(Ok(ready | self.closed()))
+    }
+
+    /// `READ_CLOSED` / `WRITE_CLOSED` from the connection's state.
+    fn closed(&self) -> Ready {
+        let state = self
+            .driver
+            .with_stack(|s, _| s.tcp_state(self.handle))
+            .unwrap_or(TcpState::Closed);
+        let mut ready = Ready::EMPTY;
+        if matches!(
+            state,
+            TcpState::CloseWait
+                | TcpState::LastAck
+                | TcpState::Closing
+                | TcpState::TimeWait
+                | TcpState::Closed
+        ) {
+            ready = ready | Ready::READ_CLOSED;
+        }
+        if matches!(
+            state,
+            TcpState::FinWait1
+                | TcpState::FinWait2
+                | TcpState::Closing
+                | TcpState::LastAck
+                | TcpState::TimeWait
+                | TcpState::Closed
+        ) {
+            ready = ready | Ready::WRITE_CLOSED;
+        }
+        ready
     }
 
     /// Ready once the connection is established (or failed).

@@ -1,6 +1,5 @@
 //! [`TcpListener`]: a listening socket of the runtime's stack, with tokio's methods.
 
-use std::cell::Cell;
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
@@ -31,8 +30,6 @@ pub struct TcpListener {
     handle: SocketHandle,
     waiters: Arc<Waiters>,
     waker: Waker,
-    /// `IP_TTL` given to accepted connections.
-    ttl: Cell<Option<u8>>,
 }
 
 impl TcpListener {
@@ -67,7 +64,6 @@ impl TcpListener {
             handle,
             waiters,
             waker,
-            ttl: Cell::new(None),
         }
     }
 
@@ -87,12 +83,6 @@ impl TcpListener {
             .with_stack(|s, _| s.tcp_poll_accept(self.handle, &mut own));
         match polled {
             Poll::Ready(Ok((handle, peer))) => {
-                if let Some(ttl) = self.ttl.get() {
-                    // The connection is live: it was just accepted.
-                    let _ = self
-                        .driver
-                        .with_stack(|s, _| s.tcp_set_ttl(handle, Some(ttl)));
-                }
                 let stream = TcpStream::from_handle(self.driver.clone(), handle);
                 Poll::Ready(Ok((stream, SocketAddr::V4(peer))))
             }
@@ -114,23 +104,25 @@ impl TcpListener {
             .map(SocketAddr::V4)
     }
 
-    /// Sets `IP_TTL` (1 to 255) for the connections accepted from now on. Unlike Linux, the
-    /// handshake's SYN-ACK still carries `ip_default_ttl`.
+    /// Sets `IP_TTL` (1 to 255), as on Linux: the TTL of the listener's SYN-ACKs, and of the
+    /// connections it accepts from now on (handshakes already under way keep theirs).
     ///
     /// # Errors
-    /// `InvalidInput` for 0 or above 255.
+    /// `InvalidInput` for 0 or above 255; `NotConnected` if the listener is gone.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        self.ttl.set(Some(super::stream::checked_ttl(ttl)?));
-        Ok(())
+        let ttl = super::stream::checked_ttl(ttl)?;
+        self.driver
+            .with_stack(|s, _| s.tcp_set_ttl(self.handle, Some(ttl)))
     }
 
-    /// `IP_TTL` for accepted connections (the `ip_default_ttl` sysctl unless set).
+    /// `IP_TTL`: as set, or the `ip_default_ttl` sysctl (64).
     ///
     /// # Errors
-    /// None today; the `Result` is tokio's signature.
+    /// `NotConnected` if the listener is gone.
     pub fn ttl(&self) -> io::Result<u32> {
-        let default = self.driver.with_stack(|s, _| s.config().ip_default_ttl);
-        Ok(u32::from(self.ttl.get().unwrap_or(default)))
+        self.driver
+            .with_stack(|s, _| s.tcp_ttl(self.handle))
+            .map(u32::from)
     }
 
     /// The listener's counters (connections established, accepted, dropped on a full queue,

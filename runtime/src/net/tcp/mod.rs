@@ -12,5 +12,6 @@ pub use socket::TcpSocket;
 pub use split::{ReadHalf, WriteHalf};
 pub use split_owned::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use stream::TcpStream;
+pub(crate) use stream::checked_ttl;
 #[cfg(feature = "hyper")]
 pub(crate) use stream::poll_read_buf;

@@ -6,7 +6,11 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bytes::BufMut;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::net::Ready;
+use crate::reactor::Interest;
 
 use super::TcpStream;
 use super::stream::poll_read_buf;
@@ -30,12 +34,42 @@ impl ReadHalf<'_> {
         self.stream.peek(buf).await
     }
 
+    /// Polls for a peek, like [`TcpStream::poll_peek`].
+    pub fn poll_peek(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
+        self.stream.poll_peek(cx, buf)
+    }
+
     /// Reads without waiting, like [`TcpStream::try_read`].
     ///
     /// # Errors
     /// As [`TcpStream::try_read`].
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.stream.try_read(buf)
+    }
+
+    /// Reads into several buffers without waiting, like [`TcpStream::try_read_vectored`].
+    ///
+    /// # Errors
+    /// As [`TcpStream::try_read_vectored`].
+    pub fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        self.stream.try_read_vectored(bufs)
+    }
+
+    /// Reads into a `BufMut` without waiting, like [`TcpStream::try_read_buf`].
+    ///
+    /// # Errors
+    /// As [`TcpStream::try_read_buf`].
+    pub fn try_read_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.stream.try_read_buf(buf)
+    }
+
+    /// Waits for readiness, like [`TcpStream::ready`].
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.stream.ready(interest).await
     }
 
     /// Waits until a read would not block.
@@ -67,6 +101,19 @@ impl WriteHalf<'_> {
     /// As [`TcpStream::try_write`].
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.stream.try_write(buf)
+    }
+
+    /// Writes several buffers without waiting, like [`TcpStream::try_write_vectored`].
+    ///
+    /// # Errors
+    /// As [`TcpStream::try_write_vectored`].
+    pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.stream.try_write_vectored(bufs)
+    }
+
+    /// Waits for readiness, like [`TcpStream::ready`].
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.stream.ready(interest).await
     }
 
     /// Waits until a write would not block.
@@ -108,6 +155,18 @@ impl AsyncWrite for WriteHalf<'_> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.stream.conn.poll_write(Some(cx), buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.stream.conn.poll_write_vectored(Some(cx), bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

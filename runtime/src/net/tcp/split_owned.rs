@@ -9,11 +9,14 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use bytes::BufMut;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::TcpStream;
 use super::inner::Conn;
 use super::stream::poll_read_buf;
+use crate::net::Ready;
+use crate::reactor::Interest;
 
 /// The reading half of a [`TcpStream`] split with [`TcpStream::into_split`].
 pub struct OwnedReadHalf {
@@ -60,6 +63,18 @@ impl OwnedReadHalf {
         std::future::poll_fn(|cx| self.conn.poll_peek(Some(cx), buf)).await
     }
 
+    /// Polls for a peek, like [`TcpStream::poll_peek`].
+    pub fn poll_peek(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
+        let dst = buf.initialize_unfilled();
+        let n = std::task::ready!(self.conn.poll_peek(Some(cx), dst))?;
+        buf.advance(n);
+        Poll::Ready(Ok(n))
+    }
+
     /// Reads without waiting, like [`TcpStream::try_read`].
     ///
     /// # Errors
@@ -69,6 +84,27 @@ impl OwnedReadHalf {
             Poll::Ready(r) => r,
             Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
         }
+    }
+
+    /// Reads into several buffers without waiting, like [`TcpStream::try_read_vectored`].
+    ///
+    /// # Errors
+    /// As [`TcpStream::try_read_vectored`].
+    pub fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        self.conn.try_read_vectored(bufs)
+    }
+
+    /// Reads into a `BufMut` without waiting, like [`TcpStream::try_read_buf`].
+    ///
+    /// # Errors
+    /// As [`TcpStream::try_read_buf`].
+    pub fn try_read_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.conn.try_read_buf(buf)
+    }
+
+    /// Waits for readiness, like [`TcpStream::ready`].
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        std::future::poll_fn(|cx| self.conn.poll_ready(cx, interest)).await
     }
 
     /// Waits until a read would not block.
@@ -122,6 +158,22 @@ impl OwnedWriteHalf {
         }
     }
 
+    /// Writes several buffers without waiting, like [`TcpStream::try_write_vectored`].
+    ///
+    /// # Errors
+    /// As [`TcpStream::try_write_vectored`].
+    pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self.conn.poll_write_vectored(None, bufs) {
+            Poll::Ready(r) => r,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+
+    /// Waits for readiness, like [`TcpStream::ready`].
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        std::future::poll_fn(|cx| self.conn.poll_ready(cx, interest)).await
+    }
+
     /// Waits until a write would not block.
     pub async fn writable(&self) -> io::Result<()> {
         std::future::poll_fn(|cx| self.conn.poll_write_ready(cx)).await
@@ -170,6 +222,18 @@ impl AsyncWrite for OwnedWriteHalf {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.conn.poll_write(Some(cx), buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.conn.poll_write_vectored(Some(cx), bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

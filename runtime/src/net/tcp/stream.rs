@@ -10,7 +10,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use sockeye_netstack::{SocketHandle, TcpInfo, TcpState};
+use bytes::BufMut;
+use sockeye_netstack::{SocketHandle, TcpInfo};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::inner::Conn;
@@ -149,62 +150,60 @@ impl TcpStream {
         self.conn.poll_write_ready(cx)
     }
 
-    /// Waits until the stream is ready for any of `interest` and says for which; readiness can
-    /// be stale by the time it is acted on, so follow it with `try_read`/`try_write` and expect
-    /// `WouldBlock`.
+    /// Waits until the stream is ready for any of `interest` and says for which, with
+    /// `READ_CLOSED` once the peer's FIN arrived and `WRITE_CLOSED` once writing is shut down.
+    /// Readiness can be stale by the time it is acted on, so follow it with
+    /// `try_read`/`try_write` and expect `WouldBlock`.
     pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        poll_fn(|cx| {
-            let mut ready = Ready::EMPTY;
-            if interest.is_readable() {
-                if let Poll::Ready(r) = self.conn.poll_read_ready(cx) {
-                    r?;
-                    ready = ready | Ready::READABLE;
-                }
-            }
-            if interest.is_writable() {
-                if let Poll::Ready(r) = self.conn.poll_write_ready(cx) {
-                    r?;
-                    ready = ready | Ready::WRITABLE;
-                }
-            }
-            if ready.is_empty() {
-                return Poll::Pending;
-            }
-            Poll::Ready(Ok(ready | self.closed()))
-        })
-        .await
+        poll_fn(|cx| self.conn.poll_ready(cx, interest)).await
     }
 
-    /// `READ_CLOSED` / `WRITE_CLOSED` from the connection's state.
-    fn closed(&self) -> Ready {
-        let state = self
-            .conn
-            .driver
-            .with_stack(|s, _| s.tcp_state(self.conn.handle))
-            .unwrap_or(TcpState::Closed);
-        let mut ready = Ready::EMPTY;
-        if matches!(
-            state,
-            TcpState::CloseWait
-                | TcpState::LastAck
-                | TcpState::Closing
-                | TcpState::TimeWait
-                | TcpState::Closed
-        ) {
-            ready = ready | Ready::READ_CLOSED;
+    /// Reads into the buffers in order without waiting (`readv`), stopping at the first one
+    /// not filled; returns the bytes read.
+    ///
+    /// # Errors
+    /// `WouldBlock` when nothing is buffered; otherwise as a read (`Ok(0)` at end of stream).
+    /// An error met after some bytes were read is returned by the next read or write.
+    pub fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        self.conn.try_read_vectored(bufs)
+    }
+
+    /// Reads into `buf`'s spare capacity without waiting and advances it past the bytes read
+    /// (at most 64 KiB per call: the spare capacity is zeroed before the stack copies into it).
+    ///
+    /// # Errors
+    /// `WouldBlock` when nothing is buffered; otherwise as a read (`Ok(0)` at end of stream).
+    pub fn try_read_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.conn.try_read_buf(buf)
+    }
+
+    /// Writes the buffers in order without waiting (`writev`), as much as fits in the send
+    /// buffer; returns the bytes written.
+    ///
+    /// # Errors
+    /// `WouldBlock` when nothing fits; otherwise as [`TcpStream::try_write`]. An error met
+    /// after some bytes were written is returned by the next read or write.
+    pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self.conn.poll_write_vectored(None, bufs) {
+            Poll::Ready(result) => result,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
         }
-        if matches!(
-            state,
-            TcpState::FinWait1
-                | TcpState::FinWait2
-                | TcpState::Closing
-                | TcpState::LastAck
-                | TcpState::TimeWait
-                | TcpState::Closed
-        ) {
-            ready = ready | Ready::WRITE_CLOSED;
-        }
-        ready
+    }
+
+    /// Calls `f` if the stream is ready for `interest` now (readable: a read would not block;
+    /// writable: a write would not block), and returns what it returns; otherwise `WouldBlock`
+    /// without calling it. tokio's `try_io`: `f` is expected to move data (here through this
+    /// stream's `try_` methods, as there is no file descriptor). Readiness is asked of the
+    /// stack at each call, so `f` returning `WouldBlock` needs no readiness to be cleared.
+    ///
+    /// # Errors
+    /// `WouldBlock` when not ready; `f`'s error.
+    pub fn try_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.conn.try_io(interest, f)
     }
 
     /// Sets `TCP_NODELAY`: with it, small writes leave at once instead of waiting for
@@ -350,7 +349,7 @@ impl AsyncWrite for TcpStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.conn.poll_write_vectored(cx, bufs)
+        self.conn.poll_write_vectored(Some(cx), bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
