@@ -117,8 +117,9 @@ fn run_seed(seed: u64) -> Result<(u64, u64, u64), String> {
             t.close_server_after = Some(1 + rng.below(a_len as u64 / 3) as usize)
         }
     }
-    // Queues stay bounded all along: buffers within their limits, nothing piling up on the link.
-    let (send_limit, recv_limit) = (config.tcp_wmem[1], config.tcp_rmem[1]);
+    // Queues stay bounded all along: buffers within their limits (autotuned, never above the
+    // sysctls' maxima), nothing piling up on the link.
+    let (send_max, recv_max) = (config.tcp_wmem[2], config.tcp_rmem[2]);
     let mut violation = None;
     // Bursts start once the handshake is done: four frames lost at a time can take out every
     // SYN of a connect (a legitimate `TimedOut`, not what this sweep is about).
@@ -139,10 +140,13 @@ fn run_seed(seed: u64) -> Result<(u64, u64, u64), String> {
             }
             if let Ok(info) = sim.stacks[i].tcp_info(h) {
                 let (sent, received) = info.allocated;
+                let (send_limit, recv_limit) = info.buffer_limits;
                 if info.send_queued > send_limit
                     || info.recv_queued + info.out_of_order > recv_limit
                     || sent > send_limit
                     || received > recv_limit
+                    || send_limit > send_max
+                    || recv_limit > recv_max
                 {
                     violation.get_or_insert(format!("stack {i} at {:?}: {info:?}", sim.now));
                 }

@@ -52,8 +52,9 @@ impl Harness {
             udp: Some(udp),
             listeners_made: 1,
             sockets_made: 0,
-            send_limit: config.tcp_wmem[1],
-            recv_limit: config.tcp_rmem[1],
+            // Autotuning may grow buffers up to the sysctls' maxima.
+            send_limit: config.tcp_wmem[2],
+            recv_limit: config.tcp_rmem[2],
             udp_limit,
             ident: 0,
             streams: Vec::new(),

@@ -176,6 +176,8 @@ impl Stack {
         tcb.keepalive = inherited.keepalive;
         tcb.send.set_limit(inherited.send_buffer);
         tcb.recv.set_limit(inherited.recv_buffer);
+        tcb.snd_locked = inherited.snd_locked;
+        tcb.rcv_locked = inherited.rcv_locked;
         tcb.cc.set_algorithm(inherited.congestion);
         tcb.ttl = inherited.ttl;
         let (isn, ts_offset) = self.tcp_isn(now, local, remote);
@@ -328,6 +330,8 @@ impl Stack {
         let (mut env, table) = self.tcp_env(now);
         if let Some(tcb) = table.conn_at(child) {
             tcb.set_state(&mut env, State::Established);
+            tcb.init_rcv_tuning(env.config, now);
+            tcb.expand_sndbuf(env.config);
             tcb.last_progress = now;
         }
         if let Some(listener) = self.tcp.listener_at(parent.0, parent.1) {

@@ -61,6 +61,11 @@ pub struct TcpInfo {
     pub timestamps: bool,
     /// Memory the buffers hold now (send, receive), bytes.
     pub allocated: (usize, usize),
+    /// The buffers' limits now (send, receive), bytes: `SO_SNDBUF`/`SO_RCVBUF` or what
+    /// autotuning made of them.
+    pub buffer_limits: (usize, usize),
+    /// The receiver's RTT estimate (Linux's `tcpi_rcv_rtt`), what receive autotuning uses.
+    pub rcv_rtt: Option<Duration>,
 }
 
 impl Stack {
@@ -306,6 +311,7 @@ impl Stack {
         }
         if !tcb.recv.is_empty() {
             let n = tcb.recv.pop(buf);
+            tcb.rcv_tuning.copied += n as u64;
             if tcb.on_read(n) {
                 self.tcp.touch(h.index);
             }
@@ -576,19 +582,32 @@ impl Stack {
     pub fn tcp_set_send_buffer_size(&mut self, h: SocketHandle, size: usize) -> io::Result<()> {
         let size = size.max(self.config.tcp_wmem[0]);
         match self.tcp.get(h) {
-            Some(Socket::Listener(l)) => l.inherited.send_buffer = size,
-            Some(Socket::Conn(t)) if !t.orphan => t.send.set_limit(size),
+            Some(Socket::Listener(l)) => {
+                l.inherited.send_buffer = size;
+                l.inherited.snd_locked = true;
+            }
+            Some(Socket::Conn(t)) if !t.orphan => {
+                t.send.set_limit(size);
+                t.snd_locked = true;
+            }
             _ => return Err(stale()),
         }
         Ok(())
     }
 
-    /// Sets the receive buffer size (SO_RCVBUF), clamped to at least `tcp_rmem`'s minimum.
+    /// Sets the receive buffer size (SO_RCVBUF), clamped to at least `tcp_rmem`'s minimum; the
+    /// size is fixed from then on (no receive autotuning, as on Linux).
     pub fn tcp_set_recv_buffer_size(&mut self, h: SocketHandle, size: usize) -> io::Result<()> {
         let size = size.max(self.config.tcp_rmem[0]);
         match self.tcp.get(h) {
-            Some(Socket::Listener(l)) => l.inherited.recv_buffer = size,
-            Some(Socket::Conn(t)) if !t.orphan => t.recv.set_limit(size),
+            Some(Socket::Listener(l)) => {
+                l.inherited.recv_buffer = size;
+                l.inherited.rcv_locked = true;
+            }
+            Some(Socket::Conn(t)) if !t.orphan => {
+                t.recv.set_limit(size);
+                t.rcv_locked = true;
+            }
             _ => return Err(stale()),
         }
         Ok(())
@@ -656,6 +675,8 @@ impl Stack {
             sack: t.opts.sack,
             timestamps: t.opts.timestamps,
             allocated: (t.send.allocated(), t.recv.allocated()),
+            buffer_limits: (t.send.limit(), t.recv.limit()),
+            rcv_rtt: t.rcv_tuning.rtt(),
         })
     }
 

@@ -86,7 +86,9 @@ impl Stack {
         let waiting = match tcb.state {
             _ if tcb.error.is_some() || tcb.fin_queued => false,
             State::SynSent | State::SynReceived => true,
-            State::Established | State::CloseWait => tcb.send.free() == 0,
+            // Ready at the low-water mark a pending write is woken at, not at the first free
+            // byte (Linux's `sk_stream_is_writeable`).
+            State::Established | State::CloseWait => !tcb.send_writable(),
             _ => false,
         };
         if waiting {

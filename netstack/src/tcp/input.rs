@@ -136,6 +136,8 @@ impl Tcb {
                 self.retries = 0;
                 self.timers.rto = None;
                 self.set_state(env, State::Established);
+                self.init_rcv_tuning(env.config, env.now);
+                self.expand_sndbuf(env.config);
                 if self.fin_queued {
                     self.set_state(env, State::FinWait1);
                 }
@@ -306,6 +308,8 @@ impl Tcb {
                 State::Established
             };
             self.set_state(env, State::Established);
+            self.init_rcv_tuning(env.config, env.now);
+            self.expand_sndbuf(env.config);
             if next != State::Established {
                 self.set_state(env, next);
             }
@@ -353,7 +357,16 @@ impl Tcb {
                         return Verdict::Reset;
                     }
                     let start = if syn { seq + 1 } else { seq };
+                    let before = self.rcv_nxt;
                     self.process_text(env, start, payload, fin);
+                    if self.rcv_nxt.gt(before) && !payload.is_empty() {
+                        let tsecr = seg
+                            .options
+                            .timestamps
+                            .filter(|_| self.opts.timestamps)
+                            .map(|(_, ecr)| ecr);
+                        self.rcv_autotune(env, payload.len(), tsecr);
+                    }
                 }
                 State::TimeWait if fin => {
                     // The peer's FIN again: our ACK was lost. ACK it and restart 2 MSL.
@@ -504,6 +517,7 @@ impl Tcb {
                 self.cc.on_ack(now, data, self.mss, limited);
             }
             self.dup_acks = 0;
+            self.expand_sndbuf(env.config);
             self.restart_rto(now);
             env.counters.add(Counter::TcpExtTCPDelivered, data as u64);
             if self.send.is_empty() {

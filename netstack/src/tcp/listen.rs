@@ -106,6 +106,9 @@ pub(crate) struct Inherited {
     pub keepalive: bool,
     pub send_buffer: usize,
     pub recv_buffer: usize,
+    /// The sizes were set with `SO_SNDBUF`/`SO_RCVBUF`: no autotuning for the children.
+    pub snd_locked: bool,
+    pub rcv_locked: bool,
     /// The congestion control algorithm (`TCP_CONGESTION`).
     pub congestion: crate::config::CongestionControl,
     /// `IP_TTL`, also of the SYN-ACKs; `None`: `ip_default_ttl`.
@@ -161,6 +164,8 @@ impl Listener {
                 keepalive: tcb.keepalive,
                 send_buffer: tcb.send.limit(),
                 recv_buffer: tcb.recv.limit(),
+                snd_locked: tcb.snd_locked,
+                rcv_locked: tcb.rcv_locked,
                 congestion: tcb.cc.algorithm(),
                 ttl: tcb.ttl,
             },

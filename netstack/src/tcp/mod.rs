@@ -15,6 +15,7 @@
 //! - `scoreboard`: the sender's per-segment record of what was SACKed, lost and retransmitted;
 //! - `rack`: RACK's time-based loss detection over the scoreboard (RFC 8985);
 //! - `recovery`: loss recovery on SACK connections (RACK, PRR, tail loss probes, undo);
+//! - `buffers`: send and receive buffer autotuning;
 //! - `listen`: listeners with their SYN and accept queues;
 //! - [`cookie`]: SYN cookies (the stateless SYN-ACK when the SYN queue is full);
 //! - `table`: the socket table (generational handles), the 4-tuple demultiplexing hash, the
@@ -23,6 +24,7 @@
 //! The [`crate::Stack`] drives all of it: its `tcp_*` methods are the socket API.
 
 pub mod assembler;
+mod buffers;
 pub(crate) mod cc;
 pub mod cookie;
 pub(crate) mod input;

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use super::State;
 use super::assembler::Assembler;
+use super::buffers::RcvTuning;
 use super::cc::Congestion;
 use super::rack::Rack;
 use super::ring::Ring;
@@ -227,6 +228,13 @@ pub(crate) struct Tcb {
     pub pingpong: bool,
     /// When data last arrived in order.
     pub last_data_recv: Instant,
+    /// The buffer sizes were set by the application (`SO_SNDBUF`/`SO_RCVBUF`, Linux's
+    /// `SOCK_SNDBUF_LOCK`/`SOCK_RCVBUF_LOCK`): autotuning leaves them alone.
+    pub snd_locked: bool,
+    pub rcv_locked: bool,
+    /// Receive autotuning (`buffers.rs`): bytes the application has read, and the measurement
+    /// in progress.
+    pub rcv_tuning: RcvTuning,
 
     // Timers and their counts.
     pub timers: Timers,
@@ -360,6 +368,9 @@ impl Tcb {
             ack_pushed: 0,
             pingpong: false,
             last_data_recv: now,
+            snd_locked: false,
+            rcv_locked: false,
+            rcv_tuning: RcvTuning::new(now),
             timers: Timers::default(),
             timer_key: None,
             timer_tick: None,
@@ -580,11 +591,18 @@ impl Tcb {
     /// Wakes the writer once at least a third of the send buffer is free (Linux's
     /// `sk_stream_wspace >= sk_stream_min_wspace` rule): one wake per drain, not one per ACK.
     pub fn wake_writer_if_room(&mut self) {
-        if self.send.free() >= self.send.limit() / 3 || self.send.is_empty() {
+        if self.send_writable() {
             if let Some(w) = self.write_waker.take() {
                 w.wake();
             }
         }
+    }
+
+    /// Whether a writer should be told there is room: a third of the send buffer is free, or
+    /// it is empty (Linux's `sk_stream_is_writeable` low-water mark), so writers wake for
+    /// sizeable writes rather than once per freed segment.
+    pub fn send_writable(&self) -> bool {
+        self.send.free() >= self.send.limit() / 3 || self.send.is_empty()
     }
 
     /// Arms the retransmission timer if something is outstanding and it is not armed.

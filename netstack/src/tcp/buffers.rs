@@ -1,0 +1,167 @@
+//! Buffer autotuning, as Linux does it unless the application fixed the sizes (`SO_SNDBUF`,
+//! `SO_RCVBUF`):
+//!
+//! - **Send buffer** (`tcp_sndbuf_expand`): room for twice the congestion window (CUBIC needs
+//!   1.7 times it through a fast recovery; the rest is cushion for an application slow to
+//!   refill), at least twice the initial window, never above `tcp_wmem[2]`. It grows as the
+//!   window does, while the sender is not held back by the window itself.
+//! - **Receive buffer** (`tcp_rcv_space_adjust`, "dynamic right-sizing", with
+//!   `tcp_moderate_rcvbuf`): once per receiver-side RTT, the bytes the application read in
+//!   that RTT are compared with the last measurement; if more, the buffer grows to twice that
+//!   amount plus 16 segments (for losses), plus twice the growth again (the sender is likely in
+//!   slow start, doubling every RTT), never above `tcp_rmem[2]`. The advertised window follows
+//!   the buffer. The receiver's RTT comes from the timestamps it sees echoed on full-sized
+//!   segments (`tcp_rcv_rtt_measure_ts`), or without timestamps from the time one window of
+//!   data takes to arrive (`tcp_rcv_rtt_measure`).
+//!
+//! Buffer sizes here count payload bytes (Linux's count the kernel's per-packet overhead too,
+//! which is why its `SO_RCVBUF` doubles the value given).
+
+use std::time::Duration;
+
+use super::tcb::{Env, Tcb};
+use crate::config::StackConfig;
+use crate::time::Instant;
+use crate::wire::SeqNumber;
+
+/// A connection's receive-autotuning measurement (Linux's `rcvq_space` and `rcv_rtt_est`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RcvTuning {
+    /// Bytes the application has read in all.
+    pub copied: u64,
+    /// `copied` when the current measurement began.
+    start_copied: u64,
+    /// When it began.
+    start: Instant,
+    /// Bytes read in the last measured RTT (`rcvq_space.space`); 0 until established.
+    space: usize,
+    /// The receiver's RTT estimate (smoothed), if any.
+    rtt: Option<Duration>,
+    /// A per-window RTT measurement in progress: it ends when `rcv_nxt` passes the sequence
+    /// number (without timestamps).
+    window_mark: Option<(SeqNumber, Instant)>,
+}
+
+impl RcvTuning {
+    /// Nothing measured yet.
+    pub fn new(now: Instant) -> RcvTuning {
+        RcvTuning {
+            copied: 0,
+            start_copied: 0,
+            start: now,
+            space: 0,
+            rtt: None,
+            window_mark: None,
+        }
+    }
+
+    /// The receiver's RTT estimate.
+    pub fn rtt(&self) -> Option<Duration> {
+        self.rtt
+    }
+
+    fn sample(&mut self, rtt: Duration) {
+        let rtt = rtt.max(Duration::from_micros(1));
+        self.rtt = Some(match self.rtt {
+            None => rtt,
+            // Linux's `tcp_rcv_rtt_update`: an EWMA with gain 1/8.
+            Some(old) => (old * 7 + rtt) / 8,
+        });
+    }
+}
+
+impl Tcb {
+    /// Grows the send buffer with the congestion window (Linux's `tcp_sndbuf_expand`), unless
+    /// the application fixed its size or the window limits the sender.
+    pub(crate) fn expand_sndbuf(&mut self, config: &StackConfig) {
+        if self.snd_locked || self.pipe() >= self.cc.cwnd() {
+            return;
+        }
+        let segments = (self.cc.cwnd() / self.mss.max(1)).max(config.tcp_init_cwnd as usize);
+        let want = (2 * segments * self.mss).min(config.tcp_wmem[2]);
+        if want > self.send.limit() {
+            self.send.set_limit(want);
+        }
+    }
+
+    /// Starts receive autotuning when the connection is established (Linux's
+    /// `tcp_init_buffer_space`): the first measurement expects the initial window.
+    pub(crate) fn init_rcv_tuning(&mut self, config: &StackConfig, now: Instant) {
+        let space = self
+            .recv
+            .limit()
+            .min(config.tcp_init_cwnd as usize * usize::from(self.adv_mss));
+        self.rcv_tuning.space = space.max(1);
+        self.rcv_tuning.start = now;
+        self.rcv_tuning.start_copied = self.rcv_tuning.copied;
+    }
+
+    /// A data segment of `len` bytes arrived in order, echoing `tsecr` (if timestamps are on):
+    /// an RTT sample for the receiver, then possibly a bigger receive buffer.
+    pub(crate) fn rcv_autotune(&mut self, env: &Env<'_>, len: usize, tsecr: Option<u32>) {
+        let now = env.now;
+        match tsecr {
+            Some(ecr) if ecr != 0 && len >= self.rcv_mss => {
+                let ms = self.ts_now(now).wrapping_sub(ecr);
+                if ms < 1 << 24 {
+                    self.rcv_tuning.sample(Duration::from_millis(u64::from(ms)));
+                }
+            }
+            Some(_) => {}
+            None => match self.rcv_tuning.window_mark {
+                Some((seq, since)) if self.rcv_nxt.ge(seq) => {
+                    self.rcv_tuning.sample(now.saturating_duration_since(since));
+                    self.rcv_tuning.window_mark = Some((self.rcv_nxt + self.rcv_wnd(), now));
+                }
+                Some(_) => {}
+                None => {
+                    self.rcv_tuning.window_mark = Some((self.rcv_nxt + self.rcv_wnd(), now));
+                }
+            },
+        }
+        self.rcv_space_adjust(env.config, now);
+    }
+
+    /// Linux's `tcp_rcv_space_adjust`: once per RTT, compare what the application read in it
+    /// with the last RTT and grow the buffer if the flow is speeding up.
+    fn rcv_space_adjust(&mut self, config: &StackConfig, now: Instant) {
+        let t = &mut self.rcv_tuning;
+        let Some(rtt) = t.rtt else {
+            return;
+        };
+        if t.space == 0 || now.saturating_duration_since(t.start) < rtt {
+            return;
+        }
+        let copied = (t.copied - t.start_copied) as usize;
+        t.start_copied = t.copied;
+        t.start = now;
+        if copied <= t.space {
+            return;
+        }
+        if config.tcp_moderate_rcvbuf && !self.rcv_locked {
+            let adv_mss = usize::from(self.adv_mss);
+            let mut rcvwin = 2 * copied + 16 * adv_mss;
+            let grow = rcvwin as u128 * (copied - t.space) as u128 / t.space as u128;
+            rcvwin = rcvwin.saturating_add(2 * usize::try_from(grow).unwrap_or(usize::MAX));
+            let rcvbuf = rcvwin.min(config.tcp_rmem[2]);
+            if rcvbuf > self.recv.limit() {
+                self.recv.set_limit(rcvbuf);
+            }
+        }
+        self.rcv_tuning.space = copied;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_receiver_rtt_is_smoothed_with_gain_an_eighth() {
+        let mut t = RcvTuning::new(Instant::ZERO);
+        t.sample(Duration::from_millis(80));
+        assert_eq!(t.rtt(), Some(Duration::from_millis(80)));
+        t.sample(Duration::from_millis(160));
+        assert_eq!(t.rtt(), Some(Duration::from_millis(90)));
+    }
+}
