@@ -490,3 +490,31 @@ fn data_resumes_within_the_window_the_peer_opens() {
     h.expect(seg("P.").seq(2473).len(528));
     h.expect_nothing();
 }
+
+// ------------------------------------------------------------------------- write readiness
+
+/// Linux's `sk_stream_is_writeable`, as `EPOLLOUT` reports it: once a write found the send
+/// buffer full, the socket is writable again only when a third of the buffer is free (not at
+/// the first freed byte), so writers wake for sizeable writes.
+#[test]
+fn after_a_full_buffer_write_readiness_waits_for_a_third_free() {
+    use std::task::{Context, Poll, Waker};
+    let (mut h, c) = established();
+    h.stack.tcp_set_send_buffer_size(c, 9_000).unwrap();
+    let mut cx = Context::from_waker(Waker::noop());
+    h.run_until(100);
+    assert!(h.stack.tcp_poll_write_ready(c, &mut cx).is_ready());
+    assert_eq!(h.write(c, 9_000), 9_000);
+    h.take_sent();
+    assert_eq!(h.write(c, 100), 0, "full");
+    assert!(h.stack.tcp_poll_write_ready(c, &mut cx).is_pending());
+    // 1,448 bytes acknowledged: room, but less than a third.
+    h.inject(150, seg(".").seq(1).ack(1 + MSS));
+    assert!(h.stack.tcp_poll_write_ready(c, &mut cx).is_pending());
+    // 4,344 acknowledged: more than a third free.
+    h.inject(151, seg(".").seq(1).ack(1 + 3 * MSS));
+    assert!(matches!(
+        h.stack.tcp_poll_write_ready(c, &mut cx),
+        Poll::Ready(Ok(()))
+    ));
+}

@@ -366,6 +366,8 @@ impl Stack {
         }
         let n = tcb.send.push(buf);
         if n == 0 {
+            // Full: from now on the writer is told of room only at the low-water mark.
+            tcb.write_blocked = true;
             tcb.write_waker = Some(cx.waker().clone());
             return Poll::Pending;
         }

@@ -86,9 +86,11 @@ impl Stack {
         let waiting = match tcb.state {
             _ if tcb.error.is_some() || tcb.fin_queued => false,
             State::SynSent | State::SynReceived => true,
-            // Ready at the low-water mark a pending write is woken at, not at the first free
-            // byte (Linux's `sk_stream_is_writeable`).
-            State::Established | State::CloseWait => !tcb.send_writable(),
+            // After a write found the buffer full, ready again at the low-water mark the
+            // writer is woken at (Linux's `sk_stream_is_writeable`), not at the first free
+            // byte; before that, whenever a byte fits.
+            State::Established | State::CloseWait if tcb.write_blocked => !tcb.send_writable(),
+            State::Established | State::CloseWait => tcb.send.free() == 0,
             _ => false,
         };
         if waiting {

@@ -228,6 +228,10 @@ pub(crate) struct Tcb {
     pub pingpong: bool,
     /// When data last arrived in order.
     pub last_data_recv: Instant,
+    /// A write found the send buffer full; until a third of it is free again, write
+    /// readiness says "not yet" even if a few bytes would fit (the low-water mark Linux's
+    /// `EPOLLOUT` waits for, after a write returned `EAGAIN`).
+    pub write_blocked: bool,
     /// The buffer sizes were set by the application (`SO_SNDBUF`/`SO_RCVBUF`, Linux's
     /// `SOCK_SNDBUF_LOCK`/`SOCK_RCVBUF_LOCK`): autotuning leaves them alone.
     pub snd_locked: bool,
@@ -368,6 +372,7 @@ impl Tcb {
             ack_pushed: 0,
             pingpong: false,
             last_data_recv: now,
+            write_blocked: false,
             snd_locked: false,
             rcv_locked: false,
             rcv_tuning: RcvTuning::new(now),
@@ -430,6 +435,9 @@ impl Tcb {
     pub fn set_path(&mut self, iface: IfaceId, next_hop: Ipv4Addr, mtu: usize) {
         self.iface = iface;
         self.next_hop = next_hop;
+        // An IPv4 packet is at most 65,535 bytes, whatever the device's MTU (Linux's
+        // `IP_MAX_MTU`: its loopback has MTU 65,536 too).
+        let mtu = mtu.min(usize::from(u16::MAX));
         self.path_mtu = mtu;
         self.adv_mss = u16::try_from(mtu.saturating_sub(HEADERS).max(MIN_MSS)).unwrap_or(u16::MAX);
     }
@@ -592,6 +600,7 @@ impl Tcb {
     /// `sk_stream_wspace >= sk_stream_min_wspace` rule): one wake per drain, not one per ACK.
     pub fn wake_writer_if_room(&mut self) {
         if self.send_writable() {
+            self.write_blocked = false;
             if let Some(w) = self.write_waker.take() {
                 w.wake();
             }
