@@ -6,7 +6,11 @@
 //!   the link or more;
 //! - with `SO_RCVBUF` fixed at 64 KB on the receiver, the buffer and the window stay at 64 KB
 //!   and the transfer runs at what that window allows (64 KB per RTT);
-//! - with `tcp_moderate_rcvbuf` off, the receive buffer keeps its default size.
+//! - with `tcp_moderate_rcvbuf` off, the receive buffer keeps its default size;
+//! - a 32 MiB transfer to a reader taking 1 KiB per millisecond keeps both sides within their
+//!   buffers all along, and loses nothing;
+//! - a writer blocked on a full send buffer is woken once per third of the buffer drained, not
+//!   once per ACK (counted with a counting waker).
 
 #[path = "support/apps.rs"]
 mod apps;
@@ -135,4 +139,137 @@ fn without_tcp_moderate_rcvbuf_the_receive_buffer_keeps_its_default() {
     show("tcp_moderate_rcvbuf 0", &r);
     assert_eq!(r.receiver.buffer_limits.1, config.tcp_rmem[1]);
     let _ = Duration::ZERO;
+}
+
+/// The source documents' read and write semantics under a slow reader: a writer pushes 32 MiB
+/// as fast as it may at a reader that takes 1 KiB per virtual millisecond. Flow control holds
+/// the data back (zero windows, probes), every byte arrives once and in order, and both sides'
+/// buffers stay within their limits the whole time (the receiver's cannot grow: it reads only
+/// 1 KiB per millisecond, so autotuning sees no speed-up).
+#[test]
+fn a_slow_reader_keeps_both_sides_within_their_buffers() {
+    use std::task::Poll;
+    let mut sim = Sim::new(2, &StackConfig::default(), LinkConfig::default(), 3);
+    let l = apps::listen(&mut sim, 1, 80, 16);
+    let (c, s) = apps::establish(&mut sim, 0, 1, l, 80);
+    let data = payload(3, 32 << 20);
+    let (mut sent, mut got) = (0, Vec::with_capacity(data.len()));
+    let mut peak = (0usize, 0usize);
+    let mut buf = [0u8; 1024];
+    while got.len() < data.len() {
+        sent += apps::write_now(&mut sim.stacks[0], c, &data[sent..]).unwrap();
+        let mut cx = apps::cx();
+        if let Poll::Ready(Ok(n)) = sim.stacks[1].tcp_poll_read(s, &mut cx, &mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+        let (ci, si) = (
+            sim.stacks[0].tcp_info(c).unwrap(),
+            sim.stacks[1].tcp_info(s).unwrap(),
+        );
+        assert!(ci.send_queued <= ci.buffer_limits.0 && ci.allocated.0 <= ci.buffer_limits.0);
+        assert!(si.recv_queued + si.out_of_order <= si.buffer_limits.1);
+        assert!(si.allocated.1 <= si.buffer_limits.1);
+        peak = (peak.0.max(ci.allocated.0), peak.1.max(si.allocated.1));
+        sim.advance(ms(1));
+    }
+    assert!(got == data, "bytes differ");
+    let (ci, si) = (
+        sim.stacks[0].tcp_info(c).unwrap(),
+        sim.stacks[1].tcp_info(s).unwrap(),
+    );
+    eprintln!(
+        "slow reader: {:?} virtual; peak send buffer {} B (limit {}), receive {} B (limit {})",
+        sim.now - Instant::ZERO,
+        peak.0,
+        ci.buffer_limits.0,
+        peak.1,
+        si.buffer_limits.1
+    );
+    assert_eq!(si.buffer_limits.1, StackConfig::default().tcp_rmem[1]);
+    assert!(
+        sim.stacks[1]
+            .counters()
+            .get(sockeye_netstack::Counter::TcpExtTCPToZeroWindowAdv)
+            > 0
+    );
+    assert_eq!(
+        sim.stacks[0]
+            .counters()
+            .get(sockeye_netstack::Counter::TcpRetransSegs),
+        0
+    );
+}
+
+/// Linux's write wake-up rule: a writer blocked on a full send buffer is woken when a third
+/// of the buffer is free, not at every ACK. Over a 4 MB transfer through a 64 KB send buffer
+/// (fixed with `SO_SNDBUF`), the writer's waker fires a bounded number of times per buffer
+/// drained, and far fewer times than ACKs arrived.
+#[test]
+fn a_blocked_writer_is_woken_per_third_of_the_buffer_not_per_ack() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let link = LinkConfig {
+        delay: ms(5),
+        rate_bps: Some(100_000_000),
+        ..LinkConfig::default()
+    };
+    let mut sim = Sim::new(2, &StackConfig::default(), link, 5);
+    let l = apps::listen(&mut sim, 1, 80, 16);
+    let (c, s) = apps::establish(&mut sim, 0, 1, l, 80);
+    sim.stacks[0]
+        .tcp_set_send_buffer_size(c, 64 * 1024)
+        .unwrap();
+    let wakes = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = Waker::from(Arc::clone(&wakes));
+    let data = payload(5, 4 << 20);
+    let (mut sent, mut got, mut blocked) = (0, Vec::new(), 0);
+    let acks_before = sim.stacks[0]
+        .counters()
+        .get(sockeye_netstack::Counter::TcpInSegs);
+    while got.len() < data.len() {
+        // The writer writes until it blocks, then waits for its waker.
+        let mut cx = Context::from_waker(&waker);
+        while sent < data.len() {
+            match sim.stacks[0].tcp_poll_write(c, &mut cx, &data[sent..]) {
+                Poll::Ready(Ok(n)) => sent += n,
+                Poll::Ready(Err(e)) => panic!("{e}"),
+                Poll::Pending => {
+                    blocked += 1;
+                    break;
+                }
+            }
+        }
+        let _ = apps::drain(&mut sim.stacks[1], s, &mut got);
+        // Time moves until the writer's waker fires (or, once everything is written, a bit).
+        let before = wakes.0.load(Ordering::Relaxed);
+        apps::run_until(&mut sim, ms(1_000), |sim| {
+            let _ = apps::drain(&mut sim.stacks[1], s, &mut got);
+            wakes.0.load(Ordering::Relaxed) > before || got.len() == data.len()
+        });
+    }
+    assert!(got == data, "bytes differ");
+    let wakes = wakes.0.load(Ordering::Relaxed);
+    let acks = sim.stacks[0]
+        .counters()
+        .get(sockeye_netstack::Counter::TcpInSegs)
+        - acks_before;
+    let drains = data.len() / (64 * 1024);
+    eprintln!(
+        "writer blocked {blocked} times, woken {wakes} times, {acks} ACKs, {drains} buffers drained"
+    );
+    // At most one wake per third of the buffer drained (plus slack for the end), and well
+    // below one per ACK.
+    assert!(
+        wakes <= 3 * drains + 4,
+        "{wakes} wakes for {drains} buffers"
+    );
+    assert!((wakes as u64) * 4 < acks, "{wakes} wakes, {acks} ACKs");
+    assert!(blocked >= drains / 2);
 }
