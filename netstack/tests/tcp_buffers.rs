@@ -273,3 +273,55 @@ fn a_blocked_writer_is_woken_per_third_of_the_buffer_not_per_ack() {
     assert!((wakes as u64) * 4 < acks, "{wakes} wakes, {acks} ACKs");
     assert!(blocked >= drains / 2);
 }
+
+/// Buffers are allocated when first needed and given back when empty: after an exchange both
+/// ways, the send buffers are released once acknowledged and the receive buffers a second
+/// after data last arrived (or at the read that empties them, when that comes later), so an
+/// idle connection holds only its control block, whose size is reported.
+#[test]
+fn an_idle_connection_holds_only_its_control_block() {
+    use sockeye_netstack::{Counter, Stack};
+    let mut sim = Sim::new(2, &StackConfig::default(), LinkConfig::default(), 9);
+    let l = apps::listen(&mut sim, 1, 80, 16);
+    let (c, s) = apps::establish(&mut sim, 0, 1, l, 80);
+    assert_eq!(
+        sim.stacks[0].tcp_info(c).unwrap().allocated,
+        (0, 0),
+        "nothing yet"
+    );
+    let request = payload(1, 20_000);
+    let reply = payload(2, 25_000);
+    assert_eq!(
+        apps::write_now(&mut sim.stacks[0], c, &request).unwrap(),
+        20_000
+    );
+    let mut got = Vec::new();
+    apps::run_until(&mut sim, ms(500), |sim| {
+        let _ = apps::drain(&mut sim.stacks[1], s, &mut got);
+        got.len() == request.len()
+    });
+    assert_eq!(
+        apps::write_now(&mut sim.stacks[1], s, &reply).unwrap(),
+        25_000
+    );
+    // The client does not read yet: its receive buffer holds the reply.
+    sim.advance(ms(2_000));
+    let client = sim.stacks[0].tcp_info(c).unwrap();
+    let server = sim.stacks[1].tcp_info(s).unwrap();
+    assert_eq!(
+        server.allocated,
+        (0, 0),
+        "server: sent and acknowledged, read and idle"
+    );
+    assert_eq!(client.allocated.0, 0, "client's send buffer acknowledged");
+    assert!(client.allocated.1 >= 25_000, "the unread reply");
+    // The read that empties it, long after the data came, gives the memory back.
+    let mut answer = Vec::new();
+    let _ = apps::drain(&mut sim.stacks[0], c, &mut answer);
+    assert!(answer == reply);
+    assert_eq!(sim.stacks[0].tcp_info(c).unwrap().allocated, (0, 0));
+    let size = Stack::tcp_idle_connection_size();
+    eprintln!("an idle connection holds {size} bytes");
+    assert!(size > 0 && size <= 2048, "{size}");
+    assert_eq!(sim.stacks[0].counters().get(Counter::TcpRetransSegs), 0);
+}

@@ -682,6 +682,14 @@ impl Stack {
         })
     }
 
+    /// The memory an idle connection holds once its buffers are released (its control block
+    /// and its table entries), bytes: a read that empties the receive buffer a second after
+    /// data last arrived, or the buffer's idle timer, and an acknowledged send buffer, leave
+    /// a connection holding only this.
+    pub fn tcp_idle_connection_size() -> usize {
+        crate::tcp::table::connection_overhead()
+    }
+
     /// TCP sockets in the table (connections, listeners, unconnected sockets, and connections
     /// closed by the user that are still finishing, e.g. in TIME_WAIT).
     pub fn tcp_sockets(&self) -> usize {

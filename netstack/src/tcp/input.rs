@@ -34,6 +34,10 @@ use crate::time::Instant;
 use crate::wire::SeqNumber;
 use crate::wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
 
+/// How long after data last arrived an emptied receive buffer gives its memory back (while
+/// data keeps coming, reads keep the memory, so a stream does not reallocate per read).
+pub(crate) const RECV_RELEASE_IDLE: Duration = Duration::from_secs(1);
+
 /// A segment shorter than `rcv_mss` awaits its ACK (Linux's `ICSK_ACK_PUSHED`).
 pub(crate) const ACK_PUSHED: u8 = 1;
 /// Two or more did (`ICSK_ACK_PUSHED2`).
@@ -568,6 +572,11 @@ impl Tcb {
     /// short, or once outside request/response traffic, where the reply would carry it).
     /// Returns whether a segment is due (an ACK or a window update).
     pub(crate) fn on_read(&mut self, copied: usize) -> bool {
+        // Idle for a second already (the release timer fired, or no data ever came): the
+        // emptied buffer's memory goes back now.
+        if self.timers.release.is_none() && self.recv.is_empty() && self.assembler.is_empty() {
+            self.recv.release_if_empty();
+        }
         if copied > 0
             && self.recv.is_empty()
             && self.unacked_segs > 0
@@ -690,6 +699,7 @@ impl Tcb {
                 self.rcv_mss = self.rcv_mss.max(len.min(usize::from(self.adv_mss)));
                 self.unacked_segs += 1;
                 self.last_data_recv = env.now;
+                self.timers.release = Some(env.now + RECV_RELEASE_IDLE);
                 if in_order > len || !self.assembler.is_empty() {
                     // Filled (part of) a hole: ACK at once (RFC 5681 section 4.2).
                     self.ack_now = true;

@@ -72,6 +72,17 @@ impl core::fmt::Debug for Table {
     }
 }
 
+/// Bytes one connection costs the table when idle, buffers released: its boxed control
+/// block, its slab slot and its entry in the 4-tuple hash (key, value and the map's control
+/// byte).
+pub(crate) fn connection_overhead() -> usize {
+    size_of::<Tcb>()
+        + size_of::<Slot>()
+        + size_of::<bool>()
+        + size_of::<((SocketAddrV4, SocketAddrV4), u32)>()
+        + 1
+}
+
 /// The error for a handle that does not (or no longer) name a socket of the right kind.
 pub(crate) fn stale() -> io::Error {
     io::Error::new(

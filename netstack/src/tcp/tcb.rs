@@ -78,6 +78,8 @@ pub(crate) struct Timers {
     pub reorder: Option<Instant>,
     /// Tail loss probe (RFC 8985 section 7).
     pub tlp: Option<Instant>,
+    /// A second after data last arrived: an emptied receive buffer gives its memory back.
+    pub release: Option<Instant>,
 }
 
 impl Timers {
@@ -91,6 +93,7 @@ impl Timers {
             self.linger,
             self.reorder,
             self.tlp,
+            self.release,
         ]
         .into_iter()
         .flatten()

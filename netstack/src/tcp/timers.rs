@@ -11,6 +11,8 @@
 //!   ("go back N"); up to `tcp_retries2` times before failing with `TimedOut`. The first ACK
 //!   after a timeout may show it spurious (Eifel, with timestamps), which undoes it.
 //! - **RACK reordering** and **tail loss probe** timers (`recovery.rs`).
+//! - **Memory release**: a second after data last arrived, an emptied receive buffer gives its
+//!   memory back (the send buffer does so as soon as everything is acknowledged).
 //! - **Delayed ACK**: Linux's 40 ms minimum (`TCP_DELACK_MIN`).
 //! - **Persist**: a zero window with data waiting and nothing in flight; probes back off like the
 //!   RTO and never give up while the peer answers (any ACK resets the count).
@@ -73,6 +75,12 @@ impl Tcb {
         if due(self.timers.keepalive, now) {
             self.timers.keepalive = None;
             self.on_keepalive(env);
+        }
+        if due(self.timers.release, now) {
+            self.timers.release = None;
+            if self.recv.is_empty() && self.assembler.is_empty() {
+                self.recv.release_if_empty();
+            }
         }
         if due(self.timers.reorder, now) {
             self.timers.reorder = None;
