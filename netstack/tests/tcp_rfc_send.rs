@@ -518,3 +518,37 @@ fn after_a_full_buffer_write_readiness_waits_for_a_third_free() {
         Poll::Ready(Ok(()))
     ));
 }
+
+/// The source documents' write and read semantics at exact buffer boundaries: a write of
+/// exactly the free room is taken whole, one byte more is not taken at all (the writer
+/// waits); a write bigger than the room is taken in part (a partial write); a read returns
+/// what is buffered up to the caller's buffer (a partial read), and nothing once it is empty.
+#[test]
+fn writes_and_reads_are_partial_at_exact_buffer_boundaries() {
+    use std::task::{Context, Poll, Waker};
+    let (mut h, c) = established();
+    h.stack.tcp_set_send_buffer_size(c, 5_000).unwrap();
+    h.run_until(100);
+    assert_eq!(h.write(c, 5_000), 5_000, "exactly the buffer");
+    assert_eq!(h.write(c, 1), 0, "not one byte more");
+    h.take_sent();
+    h.inject(150, seg(".").seq(1).ack(1_001));
+    assert_eq!(h.write(c, 3_000), 1_000, "exactly what the ACK freed");
+    assert_eq!(h.write(c, 1), 0);
+    // Reads: 3,000 bytes arrive; a 1,000-byte read takes 1,000, a bigger one the other 2,000.
+    h.inject(160, seg("P.").seq(1).ack(1_001).len(3_000));
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut small = [0u8; 1_000];
+    let mut big = [0u8; 10_000];
+    assert!(matches!(
+        h.stack.tcp_poll_read(c, &mut cx, &mut small),
+        Poll::Ready(Ok(1_000))
+    ));
+    assert_eq!(small.to_vec(), script::peer_data(1, 1_000));
+    assert!(matches!(
+        h.stack.tcp_poll_read(c, &mut cx, &mut big),
+        Poll::Ready(Ok(2_000))
+    ));
+    assert_eq!(big[..2_000].to_vec(), script::peer_data(1_001, 2_000));
+    assert!(h.stack.tcp_poll_read(c, &mut cx, &mut big).is_pending());
+}
