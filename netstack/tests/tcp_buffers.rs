@@ -325,3 +325,80 @@ fn an_idle_connection_holds_only_its_control_block() {
     assert!(size > 0 && size <= 2048, "{size}");
     assert_eq!(sim.stacks[0].counters().get(Counter::TcpRetransSegs), 0);
 }
+
+/// Back-pressure from the device (a transmit queue that takes three frames per millisecond)
+/// stops the sender's flush instead of losing segments: they stay in the send buffer and go
+/// when the device has room, so 2 MB arrive with no retransmission and nothing dropped.
+#[test]
+fn a_full_transmit_queue_pushes_back_into_tcp_and_loses_nothing() {
+    use core::net::SocketAddrV4;
+    use sockeye_netstack::sim::addr;
+    use sockeye_netstack::{Counter, IfaceId};
+    use std::task::Poll;
+    let mut a = apps::fresh_stack(0, 1500, 1);
+    let mut b = apps::fresh_stack(1, 1500, 2);
+    let l = b.tcp_listener(SocketAddrV4::new(addr(1), 80), 16).unwrap();
+    let mut now = Instant::ZERO;
+    let c = a
+        .tcp_connect_to(now, SocketAddrV4::new(addr(1), 80))
+        .unwrap();
+    let data = payload(4, 2 << 20);
+    let (mut sent, mut got, mut server) = (0, Vec::new(), None);
+    let mut pushed_back = 0;
+    for _ in 0..60_000 {
+        let mut to_b = Vec::new();
+        a.transmit(now, &mut |_, len, fill| {
+            if to_b.len() == 3 {
+                pushed_back += 1;
+                return false;
+            }
+            let mut frame = vec![0u8; len];
+            fill(&mut frame);
+            to_b.push(frame);
+            true
+        });
+        let mut to_a = Vec::new();
+        b.transmit(now, &mut |_, len, fill| {
+            let mut frame = vec![0u8; len];
+            fill(&mut frame);
+            to_a.push(frame);
+            true
+        });
+        for f in &to_b {
+            b.receive(now, IfaceId(0), f);
+        }
+        for f in &to_a {
+            a.receive(now, IfaceId(0), f);
+        }
+        let mut cx = apps::cx();
+        if server.is_none()
+            && let Poll::Ready(Ok((h, _))) = b.tcp_poll_accept(l, &mut cx)
+        {
+            server = Some(h);
+        }
+        if sent < data.len()
+            && let Poll::Ready(Ok(n)) = a.tcp_poll_write(c, &mut cx, &data[sent..])
+        {
+            sent += n;
+        }
+        if let Some(s) = server {
+            let _ = apps::drain(&mut b, s, &mut got);
+        }
+        if got.len() == data.len() {
+            break;
+        }
+        now = now + ms(1);
+    }
+    assert!(got == data, "{} of {} bytes", got.len(), data.len());
+    assert!(
+        pushed_back > 100,
+        "the device pushed back {pushed_back} times"
+    );
+    let n = a.counters();
+    assert_eq!(
+        n.get(Counter::TcpRetransSegs),
+        0,
+        "nothing was lost to resend"
+    );
+    assert_eq!(n.get(Counter::DevTxQueueDrops), 0);
+}
