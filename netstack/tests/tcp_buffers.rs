@@ -387,7 +387,7 @@ fn a_full_transmit_queue_pushes_back_into_tcp_and_loses_nothing() {
         if got.len() == data.len() {
             break;
         }
-        now = now + ms(1);
+        now += ms(1);
     }
     assert!(got == data, "{} of {} bytes", got.len(), data.len());
     assert!(
