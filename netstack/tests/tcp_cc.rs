@@ -96,22 +96,7 @@ fn lossy_transfer(cc: &str) -> LossyRun {
         t.server.error
     );
     assert!(t.server.received == data, "{cc}: bytes differ");
-    let mut highest: Option<u32> = None;
-    let mut retrans_bytes = 0u64;
-    for s in cap.find(|s| s.from == 0 && s.len > 0) {
-        let end = s.seq.wrapping_add(s.len as u32);
-        if let Some(h) = highest {
-            let behind = h.wrapping_sub(s.seq) as i32;
-            if behind > 0 {
-                retrans_bytes += (behind as u64).min(s.len as u64);
-            }
-            if (end.wrapping_sub(h) as i32) > 0 {
-                highest = Some(end);
-            }
-        } else {
-            highest = Some(end);
-        }
-    }
+    let retrans_bytes = cap.retransmitted_bytes(0);
     LossyRun {
         time: sim.now - Instant::ZERO,
         retrans_segs: sim.stacks[0].counters().get(Counter::TcpRetransSegs),

@@ -64,23 +64,7 @@ fn run(sack: bool, cc: &str, loss: f64, burst: usize, seed: u64) -> Run {
     let outcome = t.run(&mut sim, Instant::from_millis(3_600_000));
     assert_eq!(outcome, Outcome::Done, "sack {sack} {cc} loss {loss}");
     assert!(t.server.received == data, "bytes differ");
-    let mut highest: Option<u32> = None;
-    let mut retransmitted = 0u64;
-    for s in cap.find(|s| s.from == 0 && s.len > 0) {
-        let end = s.seq.wrapping_add(s.len as u32);
-        match highest {
-            Some(h) => {
-                let behind = h.wrapping_sub(s.seq) as i32;
-                if behind > 0 {
-                    retransmitted += (behind as u64).min(s.len as u64);
-                }
-                if (end.wrapping_sub(h) as i32) > 0 {
-                    highest = Some(end);
-                }
-            }
-            None => highest = Some(end),
-        }
-    }
+    let retransmitted = cap.retransmitted_bytes(0);
     Run {
         time: sim.now - Instant::ZERO,
         retransmitted,

@@ -124,7 +124,7 @@ impl Stack {
             return;
         }
         tcb.young = true;
-        let child = self.tcp.insert(Socket::Conn(tcb));
+        let child = self.tcp.insert(Socket::Conn(Box::new(tcb)));
         self.tcp.hold_port(child, local.port(), false);
         self.tcp.hash(child);
         if let Some(listener) = self.tcp.listener_at(parent.0, parent.1) {
@@ -151,9 +151,10 @@ impl Stack {
         self.counters.inc(Counter::TcpExtListenDrops);
     }
 
-    /// A connection for a listener's request or cookie, not yet in the table: path, inherited
-    /// options, sequence spaces and the options negotiated from `options` (the SYN's, or what
-    /// a cookie restored). `None` without a route to the peer.
+    /// A connection for a listener's request or cookie, not yet in the table (nor on the
+    /// heap: a cookie's is dropped after its SYN-ACK): path, inherited options, sequence
+    /// spaces and the options negotiated from `options` (the SYN's, or what a cookie
+    /// restored). `None` without a route to the peer.
     fn new_child(
         &mut self,
         now: Instant,
@@ -162,13 +163,13 @@ impl Stack {
         inherited: Inherited,
         start: Start,
         options: &TcpOptions,
-    ) -> Option<Box<Tcb>> {
+    ) -> Option<Tcb> {
         let Some(hop) = self.routes.lookup(*remote.ip()) else {
             self.counters.inc(Counter::IpOutNoRoutes);
             return None;
         };
         let mtu = self.ifaces[usize::from(hop.iface.0)].config.mtu;
-        let mut tcb = Box::new(Tcb::new(&self.config, now));
+        let mut tcb = Tcb::new(&self.config, now);
         tcb.local = local;
         tcb.remote = remote;
         tcb.set_path(hop.iface, hop.next_hop, mtu);
@@ -198,7 +199,7 @@ impl Stack {
         &mut self,
         now: Instant,
         parent: (u32, u32),
-        mut tcb: Box<Tcb>,
+        mut tcb: Tcb,
         seg: &TcpRepr,
     ) {
         let mss = seg.options.mss.unwrap_or(DEFAULT_PEER_MSS);
@@ -323,7 +324,7 @@ impl Stack {
         tcb.snd_wl2 = ack;
         tcb.parent = Some(parent);
         tcb.in_accept_queue = true;
-        let child = self.tcp.insert(Socket::Conn(tcb));
+        let child = self.tcp.insert(Socket::Conn(Box::new(tcb)));
         self.tcp.hold_port(child, local.port(), false);
         self.tcp.hash(child);
         self.counters.inc(Counter::TcpPassiveOpens);

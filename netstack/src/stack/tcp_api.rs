@@ -311,28 +311,12 @@ impl Stack {
         }
         if !tcb.recv.is_empty() {
             let n = tcb.recv.pop(buf);
-            tcb.rcv_tuning.copied += n as u64;
             if tcb.on_read(n) {
                 self.tcp.touch(h.index);
             }
             return Poll::Ready(Ok(n));
         }
-        if tcb.fin_received || tcb.read_shutdown {
-            return Poll::Ready(Ok(0));
-        }
-        if let Some(e) = tcb.error.take() {
-            return Poll::Ready(Err(e.into()));
-        }
-        match tcb.state {
-            State::Closed if tcb.remote.port() == 0 => {
-                Poll::Ready(Err(io::ErrorKind::NotConnected.into()))
-            }
-            State::Closed => Poll::Ready(Ok(0)),
-            _ => {
-                tcb.read_waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
+        tcb.poll_nothing_to_read(cx)
     }
 
     /// Copies as much of `buf` as the send buffer has room for (a partial write when it is

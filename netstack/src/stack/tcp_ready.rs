@@ -117,22 +117,7 @@ impl Stack {
         if !tcb.recv.is_empty() {
             return Poll::Ready(Ok(tcb.recv.read_at(0, buf)));
         }
-        if tcb.fin_received || tcb.read_shutdown {
-            return Poll::Ready(Ok(0));
-        }
-        if let Some(e) = tcb.error.take() {
-            return Poll::Ready(Err(e.into()));
-        }
-        match tcb.state {
-            State::Closed if tcb.remote.port() == 0 => {
-                Poll::Ready(Err(io::ErrorKind::NotConnected.into()))
-            }
-            State::Closed => Poll::Ready(Ok(0)),
-            _ => {
-                tcb.read_waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
+        tcb.poll_nothing_to_read(cx)
     }
 
     /// Sets `IP_TTL` for a connection's segments (`None` or 0 goes back to `ip_default_ttl`);

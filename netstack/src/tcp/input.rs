@@ -572,6 +572,7 @@ impl Tcb {
     /// short, or once outside request/response traffic, where the reply would carry it).
     /// Returns whether a segment is due (an ACK or a window update).
     pub(crate) fn on_read(&mut self, copied: usize) -> bool {
+        self.rcv_tuning.copied += copied as u64;
         // Idle for a second already (the release timer fired, or no data ever came): the
         // emptied buffer's memory goes back now.
         if self.timers.release.is_none() && self.recv.is_empty() && self.assembler.is_empty() {
@@ -586,6 +587,32 @@ impl Tcb {
             self.ack_now = true;
         }
         self.ack_now || self.window_update_due()
+    }
+
+    /// What a read (or peek) returns when nothing is buffered: `Ok(0)` after the peer's FIN or
+    /// our `shutdown(Read)`, the connection's error once, `NotConnected` on a socket that never
+    /// connected, `Ok(0)` on a closed one, and otherwise `Pending` with the waker kept.
+    pub(crate) fn poll_nothing_to_read(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<usize>> {
+        use std::task::Poll;
+        if self.fin_received || self.read_shutdown {
+            return Poll::Ready(Ok(0));
+        }
+        if let Some(e) = self.error.take() {
+            return Poll::Ready(Err(e.into()));
+        }
+        match self.state {
+            State::Closed if self.remote.port() == 0 => {
+                Poll::Ready(Err(io::ErrorKind::NotConnected.into()))
+            }
+            State::Closed => Poll::Ready(Ok(0)),
+            _ => {
+                self.read_waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
     }
 
     /// The data and FIN of an acceptable segment in a state that receives.

@@ -75,9 +75,9 @@ impl Tcb {
         let mut d = Delivery::default();
         self.sb.on_ack(self.snd_una, &mut d);
         let blocks = self.valid_sack_blocks(&seg.options.sack_blocks);
-        self.sb.on_sack(self.snd_una, &blocks, &mut d);
+        self.sb.on_sack(self.snd_una, blocks.as_slice(), &mut d);
         if d.dsack {
-            self.on_dsack(env, blocks[0]);
+            self.on_dsack(env, blocks.as_slice()[0]);
         }
         if advanced && self.in_recovery {
             // Eifel: every ACK of the recovery must echo a TSval older than its first
@@ -100,7 +100,7 @@ impl Tcb {
         if self.in_recovery {
             self.prr(delivered);
         } else if !self.in_loss && self.sb.lost_bytes() > 0 {
-            self.start_recovery(env, prior_pipe);
+            self.start_recovery(env);
             self.prr(delivered);
         } else if acked > 0 {
             let limited = self.cwnd_limited(prior_pipe);
@@ -118,14 +118,15 @@ impl Tcb {
     /// The blocks of an ACK that can be about data we sent (Linux's
     /// `tcp_is_sackblock_valid`): properly ordered, not beyond `snd_max`, and not older than
     /// the largest window the peer offered (a D-SACK may reach below `snd_una`).
-    fn valid_sack_blocks(&self, blocks: &SackBlocks) -> Vec<(SeqNumber, SeqNumber)> {
+    fn valid_sack_blocks(&self, blocks: &SackBlocks) -> SackBlocks {
         let oldest = self.snd_una - self.max_snd_wnd.min(1 << 30);
-        blocks
-            .as_slice()
-            .iter()
-            .copied()
-            .filter(|&(s, e)| s.lt(e) && e.le(self.snd_max) && s.ge(oldest))
-            .collect()
+        let mut valid = SackBlocks::new();
+        for &(s, e) in blocks.as_slice() {
+            if s.lt(e) && e.le(self.snd_max) && s.ge(oldest) {
+                valid.push(s, e);
+            }
+        }
+        valid
     }
 
     /// A D-SACK: the peer got something twice. Widens RACK's reordering window; a D-SACK for
@@ -177,24 +178,23 @@ impl Tcb {
         if !self.sack_in_use() || self.sb.is_empty() {
             return;
         }
-        let prior_pipe = self.sb.pipe();
         if self.rack_mark_lost(env.now) > 0 && !self.in_recovery && !self.in_loss {
-            self.start_recovery(env, prior_pipe);
+            self.start_recovery(env);
             self.prr(0);
         }
     }
 
     /// Fast recovery begins (Linux's `tcp_enter_recovery` with `tcp_init_cwnd_reduction`).
-    fn start_recovery(&mut self, env: &mut Env<'_>, prior_pipe: usize) {
+    fn start_recovery(&mut self, env: &mut Env<'_>) {
         self.in_recovery = true;
         self.recover = self.snd_max;
-        // RFC 5681's FlightSize: sent and not cumulatively acknowledged.
-        let _ = prior_pipe;
+        // RFC 5681's FlightSize (sent and not cumulatively acknowledged) is also PRR's
+        // RecoverFS.
         let flight = seq_dist(self.snd_max, self.snd_una);
         self.cc.on_congestion(env.now, flight, self.mss);
         self.prr_delivered = 0;
         self.prr_out = 0;
-        self.recover_fs = seq_dist(self.snd_max, self.snd_una).max(1);
+        self.recover_fs = flight.max(1);
         self.undo_marker = Some(self.snd_una);
         self.undo_retrans = 0;
         self.undo_stamp = None;

@@ -231,6 +231,28 @@ impl Capture {
             .collect()
     }
 
+    /// Payload bytes stack `from` sent again: below the highest sequence number it had
+    /// already sent (the link's view of retransmission, whatever the sender counted).
+    pub fn retransmitted_bytes(&self, from: usize) -> u64 {
+        let mut highest: Option<u32> = None;
+        let mut bytes = 0u64;
+        for s in self.find(|s| s.from == from && s.len > 0) {
+            let end = s.seq.wrapping_add(s.len as u32);
+            let Some(h) = highest else {
+                highest = Some(end);
+                continue;
+            };
+            let behind = h.wrapping_sub(s.seq) as i32;
+            if behind > 0 {
+                bytes += (behind as u64).min(s.len as u64);
+            }
+            if (end.wrapping_sub(h) as i32) > 0 {
+                highest = Some(end);
+            }
+        }
+        bytes
+    }
+
     /// Prints every segment (for failure messages).
     pub fn dump(&self) -> String {
         self.segs
