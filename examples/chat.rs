@@ -54,6 +54,7 @@ fn main() -> ExitCode {
             common::print_stats();
             return result;
         }
+        let signal = common::shutdown_signal();
         common::announce(
             addr,
             &env,
@@ -63,7 +64,7 @@ fn main() -> ExitCode {
                 addr.port()
             )],
         );
-        common::serve_until_signal(serve(listener)).await
+        common::serve_until_signal(signal, serve(listener)).await
     })
 }
 

@@ -50,12 +50,13 @@ fn main() -> ExitCode {
             common::print_stats();
             return result;
         }
+        let signal = common::shutdown_signal();
         common::announce(
             addr,
             &env,
             &[format!("try: nc {} {}", addr.ip(), addr.port())],
         );
-        common::serve_until_signal(serve(listener)).await
+        common::serve_until_signal(signal, serve(listener)).await
     })
 }
 

@@ -55,6 +55,7 @@ fn main() -> ExitCode {
             common::print_stats();
             return result;
         }
+        let signal = common::shutdown_signal();
         common::announce(
             addr,
             &env,
@@ -65,7 +66,8 @@ fn main() -> ExitCode {
                 format!("     curl http://{addr}/stats"),
             ],
         );
-        common::serve_until_signal(async move { Ok(http_app::serve(listener).await?) }).await
+        common::serve_until_signal(signal, async move { Ok(http_app::serve(listener).await?) })
+            .await
     })
 }
 

@@ -73,6 +73,7 @@ fn main() -> ExitCode {
             return result;
         }
         let upstream = args.upstream.expect("checked above");
+        let signal = common::shutdown_signal();
         common::announce(
             addr,
             &env,
@@ -81,7 +82,7 @@ fn main() -> ExitCode {
                 format!("try: nc {} {}", addr.ip(), addr.port()),
             ],
         );
-        common::serve_until_signal(serve(listener, upstream)).await
+        common::serve_until_signal(signal, serve(listener, upstream)).await
     })
 }
 

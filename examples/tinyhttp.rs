@@ -49,6 +49,7 @@ fn main() -> ExitCode {
             common::print_stats();
             return result;
         }
+        let signal = common::shutdown_signal();
         common::announce(
             addr,
             &env,
@@ -57,7 +58,7 @@ fn main() -> ExitCode {
                 format!("     curl http://{addr}/json"),
             ],
         );
-        common::serve_until_signal(serve(listener)).await
+        common::serve_until_signal(signal, serve(listener)).await
     })
 }
 

@@ -165,17 +165,40 @@ pub fn announce(addr: SocketAddr, env: &Env, hints: &[String]) {
 }
 
 /// Prints the stack's counters (like `nstat -a`), each listener's queues and counters, and
-/// the TCP socket table (like `ss -tan`).
+/// the TCP socket table (like `ss -tan`; with more than [`SOCKET_ROWS`] sockets, how many are
+/// in each state instead).
 pub fn print_stats() {
     let mut out = io::stdout().lock();
     let _ = writeln!(out, "{}", sockeye::stack::nstat());
-    let _ = write!(out, "{}", sockeye::stack::sockets());
+    let sockets = sockeye::stack::sockets();
+    if sockets.entries().len() <= SOCKET_ROWS {
+        let _ = write!(out, "{sockets}");
+    } else {
+        let mut states: Vec<(&str, usize)> = Vec::new();
+        for e in sockets.entries() {
+            match states.iter_mut().find(|(name, _)| *name == e.state.name()) {
+                Some((_, n)) => *n += 1,
+                None => states.push((e.state.name(), 1)),
+            }
+        }
+        let counts: Vec<String> = states.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        let _ = writeln!(
+            out,
+            "{} TCP sockets: {}",
+            sockets.entries().len(),
+            counts.join(", ")
+        );
+    }
     let _ = out.flush();
 }
 
+/// The most sockets [`print_stats`] lists one by one.
+pub const SOCKET_ROWS: usize = 40;
+
 /// Resolves when the process gets SIGINT or SIGTERM (a server then prints its counters and
-/// exits 0). The signals are blocked on every thread and taken by a thread waiting in
-/// `sigwait`, which wakes the runtime through a channel.
+/// exits 0). From this call on, the signals are blocked (on this thread and the threads it
+/// starts) and taken by a thread waiting in `sigwait`, which wakes the runtime through a
+/// channel.
 pub fn shutdown_signal() -> impl Future<Output = &'static str> {
     let (tx, rx) = oneshot::channel();
     // SAFETY: the signal set is initialised by sigemptyset before use, and pthread_sigmask and
@@ -209,13 +232,14 @@ pub fn shutdown_signal() -> impl Future<Output = &'static str> {
     }
 }
 
-/// Serves until SIGINT/SIGTERM, then prints the counters. `serve` normally never returns; if
-/// it does (with an error), that error is the result.
-pub async fn serve_until_signal<S>(serve: S) -> Result<(), BoxError>
+/// Serves until `signal` (from [`shutdown_signal`], called before the startup line so that a
+/// signal right after it is caught), then prints the counters. `serve` normally never
+/// returns; if it does (with an error), that error is the result.
+pub async fn serve_until_signal<G, S>(signal: G, serve: S) -> Result<(), BoxError>
 where
+    G: Future<Output = &'static str>,
     S: Future<Output = Result<(), BoxError>>,
 {
-    let signal = shutdown_signal();
     // The counters are printed before `serve` (and its listener) is dropped.
     let stop = async {
         let name = signal.await;
