@@ -20,6 +20,7 @@
 
 mod common;
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -29,7 +30,7 @@ use sockeye::net::TcpListener;
 
 use common::http_app::{self, Client};
 use common::pattern::Checker;
-use common::{BoxError, Env, NetArgs, check};
+use common::{BoxError, NetArgs, check};
 
 /// An HTTP/1.1 server (hyper) on sockeye's own TCP/IP stack.
 #[derive(Parser, Debug)]
@@ -38,8 +39,11 @@ struct Args {
     #[command(flatten)]
     net: NetArgs,
     /// The self-test's transfer size for GET /bytes/N and POST /echo.
-    #[arg(long, value_name = "N", default_value_t = 4 << 20)]
+    #[arg(long, value_name = "N", default_value_t = 16 << 20)]
     bytes: u64,
+    /// The self-test's number of concurrent keep-alive clients (each sends 20 requests).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    clients: usize,
 }
 
 fn main() -> ExitCode {
@@ -50,7 +54,7 @@ fn main() -> ExitCode {
         if env.self_test {
             println!("listening on {addr}");
             let server = sockeye::spawn(http_app::serve(listener));
-            let result = self_test(&env, addr, args.bytes).await;
+            let result = self_test(addr, args.bytes, args.clients).await;
             server.abort();
             common::print_stats();
             return result;
@@ -71,8 +75,9 @@ fn main() -> ExitCode {
     })
 }
 
-/// Fetches every route over one keep-alive connection and checks the answers.
-async fn self_test(_env: &Env, addr: std::net::SocketAddr, bytes: u64) -> Result<(), BoxError> {
+/// Fetches every route over one keep-alive connection and checks the answers, then runs
+/// `clients` keep-alive clients at once.
+async fn self_test(addr: SocketAddr, bytes: u64, clients: usize) -> Result<(), BoxError> {
     let mut client = Client::connect(addr).await?;
 
     let response = client.get("/").await?;
@@ -127,6 +132,21 @@ async fn self_test(_env: &Env, addr: std::net::SocketAddr, bytes: u64) -> Result
     http_app::body_bytes(response.into_body()).await?;
     println!("GET /nowhere      -> 404");
 
+    const REQUESTS: usize = 20;
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| sockeye::spawn(small_requests(addr, REQUESTS)))
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{clients} clients at once, {REQUESTS} keep-alive GET /bytes/1000 each -> all 200 and \
+         intact: {:.0} requests/s",
+        (clients * REQUESTS) as f64 / secs
+    );
+
     let response = client.get("/stats").await?;
     check(
         response.status() == StatusCode::OK,
@@ -137,7 +157,10 @@ async fn self_test(_env: &Env, addr: std::net::SocketAddr, bytes: u64) -> Result
     let passive = stats["counters"]["TcpPassiveOpens"].as_u64().unwrap_or(0);
     let listeners = stats["listeners"].as_array().map_or(0, Vec::len);
     let sockets = stats["sockets"].as_array().map_or(0, Vec::len);
-    check(passive >= 1, "/stats shows no passive open")?;
+    check(
+        passive == 1 + clients as u64,
+        format!("/stats shows {passive} passive opens"),
+    )?;
     check(listeners >= 1, "/stats shows no listener")?;
     println!(
         "GET /stats        -> 200, JSON: {} counters, {listeners} listener(s), {sockets} socket(s), \
@@ -145,5 +168,21 @@ async fn self_test(_env: &Env, addr: std::net::SocketAddr, bytes: u64) -> Result
         stats["counters"].as_object().map_or(0, |o| o.len())
     );
     println!("self-test passed; the stack's counters:");
+    Ok(())
+}
+
+/// One keep-alive client sending `requests` small GETs.
+async fn small_requests(addr: SocketAddr, requests: usize) -> Result<(), BoxError> {
+    let mut client = Client::connect(addr).await?;
+    for _ in 0..requests {
+        let response = client.get("/bytes/1000").await?;
+        check(
+            response.status() == StatusCode::OK,
+            "GET /bytes/1000 did not answer 200",
+        )?;
+        let mut checker = Checker::default();
+        http_app::read_body(response.into_body(), |piece| checker.update(piece)).await?;
+        checker.finish(1000)?;
+    }
     Ok(())
 }
