@@ -1,4 +1,4 @@
-//! The runtime demo (the README's first command until the HTTP example lands): a tokio-style
+//! The runtime demo: a tokio-style
 //! program on sockeye's executor, timers and channels, one Ethernet frame pushed through an
 //! in-process loopback NIC and parsed back by the stack's wire layer, and a TCP echo through the
 //! runtime's own stack (`sockeye::net` on the in-process loopback, 127.0.0.1).
