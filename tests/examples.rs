@@ -331,3 +331,62 @@ fn servers_announce_themselves_and_stop_on_sigterm() {
         );
     }
 }
+
+/// A directory of this test process's own for one test's files.
+fn temp_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sockeye-examples-{}-{test}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `--capture` records the self-test's frames into a pcap file.
+#[test]
+fn capture_records_the_frames() {
+    let dir = temp_dir("capture");
+    let path = dir.join("echo.pcap");
+    let shown = path.to_str().unwrap();
+    self_test("echo", &["--bytes", "10000", "--capture", shown], &[]);
+    let file = std::fs::read(&path).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    // A classic pcap header (either timestamp resolution, little-endian), then records.
+    let magic = u32::from_le_bytes(file[..4].try_into().unwrap());
+    assert!(
+        magic == 0xa1b2_c3d4 || magic == 0xa1b2_3c4d,
+        "magic {magic:#x}"
+    );
+    let mut offset = 24;
+    let mut frames = 0;
+    while offset + 16 <= file.len() {
+        let len = u32::from_le_bytes(file[offset + 8..offset + 12].try_into().unwrap());
+        offset += 16 + len as usize;
+        frames += 1;
+    }
+    assert_eq!(offset, file.len(), "the last record is cut short");
+    // 8 connections' handshakes, data and closes, each frame seen once.
+    assert!(frames > 8 * 7, "only {frames} frames");
+}
+
+/// On a device other than the loopback a self-test could not reach its own server: it says
+/// so instead of waiting (here a pcap device replaying an empty file).
+#[test]
+fn a_self_test_off_the_loopback_is_refused() {
+    let dir = temp_dir("off-loopback");
+    let input = dir.join("empty.pcap");
+    let output = dir.join("out.pcap");
+    let mut header = Vec::new();
+    for field in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
+        header.extend_from_slice(&field.to_le_bytes());
+    }
+    std::fs::write(&input, header).unwrap();
+    let nic = format!("pcap:{},{}", input.display(), output.display());
+    for name in ["http", "echo", "client"] {
+        let (code, stdout, stderr) =
+            run(name, &["--self-test", "--nic", &nic, "--ip", "10.0.0.2/24"]);
+        assert_eq!(code, 1, "{name}:\n{stdout}\n{stderr}");
+        assert!(
+            stderr.contains("works only on the in-process loopback"),
+            "{name}: {stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
