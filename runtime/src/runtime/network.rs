@@ -1,21 +1,7 @@
-//! [`Network`]: a runtime's network described as text — one device, the stack's address on it,
-//! a gateway, a capture file and sysctl settings — parsed and checked before anything is opened.
-//! The text comes from the `SOCKEYE_*` environment variables ([`Network::from_env`], what a
-//! [`Builder`](super::Builder) that names no interface reads, as `Runtime::new()` and
-//! `#[sockeye::main]` do) or from command-line flags ([`Network::from_flags`], what the examples
-//! take); both go through the same parser and differ only in the names the errors give.
-//!
-//! | variable | flag | value | default |
-//! |---|---|---|---|
-//! | `SOCKEYE_NIC` | `--nic` | `loopback`, `tap:NAME`, `raw:IFACE` or `pcap:IN,OUT` | `loopback` |
-//! | `SOCKEYE_IP` | `--ip` | the stack's `ADDR/PREFIX`, e.g. `10.7.0.2/24` | `127.0.0.1/8` on the loopback, required otherwise |
-//! | `SOCKEYE_GATEWAY` | `--gateway` | a default gateway's IPv4 address | none |
-//! | `SOCKEYE_CAPTURE` | `--capture` | a pcap file recording every frame of the interface | none |
-//! | `SOCKEYE_SYSCTL` | `--sysctl` | Linux's sysctl names: `name=value,...` in the variable, one `name=value` per flag (repeatable) | none |
-//!
-//! A bad value is an `InvalidInput` error whose message names the variable or flag and says
-//! what it accepts; a device that cannot be opened keeps its error kind, and the message names
-//! the variable or flag too. Empty values count as unset.
+//! [`Network`]: a runtime's network described as text (one device, the stack's address on
+//! it, a gateway, a capture file and sysctl settings), parsed and checked before anything is
+//! opened, from the `SOCKEYE_*` environment variables or from command-line flags through one
+//! parser. The forms are documented on [`Network`].
 
 use std::ffi::OsString;
 use std::fmt;
@@ -79,8 +65,25 @@ pub(crate) const FLAGS: Names = Names {
 
 /// A runtime's network: one device (not opened yet), the stack's address on it, an optional
 /// gateway, an optional capture file and sysctl settings. Give it to
-/// [`Builder::network`](super::Builder::network); see the [module documentation](self) for
-/// the text forms.
+/// [`Builder::network`](super::Builder::network).
+///
+/// The text comes from the `SOCKEYE_*` environment variables ([`Network::from_env`], what a
+/// [`Builder`](super::Builder) that names no interface reads, as `Runtime::new()` and
+/// `#[sockeye::main]` do) or from command-line flags ([`Network::from_flags`], what the
+/// examples take); both go through the same parser and differ only in the names the errors
+/// give.
+///
+/// | variable | flag | value | default |
+/// |---|---|---|---|
+/// | `SOCKEYE_NIC` | `--nic` | `loopback`, `tap:NAME`, `raw:IFACE` or `pcap:IN,OUT` | `loopback` |
+/// | `SOCKEYE_IP` | `--ip` | the stack's `ADDR/PREFIX`, e.g. `10.7.0.2/24` | `127.0.0.1/8` on the loopback, required otherwise |
+/// | `SOCKEYE_GATEWAY` | `--gateway` | a default gateway's IPv4 address | none |
+/// | `SOCKEYE_CAPTURE` | `--capture` | a pcap file recording every frame of the interface | none |
+/// | `SOCKEYE_SYSCTL` | `--sysctl` | Linux's sysctl names: `name=value,...` in the variable, one `name=value` per flag (repeatable) | none |
+///
+/// A bad value is an `InvalidInput` error whose message names the variable or flag and says
+/// what it accepts; a device that cannot be opened keeps its error kind, and the message names
+/// the variable or flag too. Empty values count as unset.
 ///
 /// ```
 /// use sockeye_runtime::runtime::{Builder, Network, NetworkFlags};
