@@ -216,6 +216,8 @@ macro_rules! for_each_case {
             tcp_try::try_read_buf_appends,
             tcp_try::try_io_calls_only_when_ready,
             tcp_try::an_error_after_a_vectored_read_comes_next,
+            tcp_try::a_vectored_write_that_fills_the_buffer_leaves_no_error,
+            tcp_try::a_vectored_read_that_drains_the_buffer_leaves_no_error,
             ttl::ttl_reaches_the_wire,
             udp::round_trip,
             udp::connected_round_trip,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use sockeye::io::{AsyncReadExt, AsyncWriteExt, Interest};
-use sockeye::net::TcpStream;
+use sockeye::net::{TcpSocket, TcpStream};
 use sockeye::netstack::TcpState;
 
 use super::tcp_io::{accept_one, connect_to_peer};
@@ -220,6 +220,73 @@ pub fn an_error_after_a_vectored_read_comes_next() -> Case {
             side.sync("buffered").await;
             stream.set_linger(Some(Duration::ZERO)).unwrap();
             drop(stream);
+        },
+    )
+}
+
+/// A vectored write whose first slices fill the send buffer returns what went in; the full
+/// buffer is no error for the next write, which waits for room (it was once kept as a
+/// `WouldBlock` and failed the next write: hyper's chunked `POST /echo` met it against curl).
+/// With one-byte slices, more of them than the buffer holds, every write ends that way.
+pub fn a_vectored_write_that_fills_the_buffer_leaves_no_error() -> Case {
+    const TOTAL: usize = 256 * 1024;
+    Case::new(
+        |mut side: Side| async move {
+            let mut stream = accept_one(&mut side).await;
+            // Let the client fill its buffer before anything is read.
+            side.sync("connected").await;
+            sockeye::time::sleep(Duration::from_millis(20)).await;
+            let mut got = Vec::new();
+            stream.read_to_end(&mut got).await.unwrap();
+            assert!(got == pattern(TOTAL, 7), "the bytes, in order");
+        },
+        |mut side: Side| async move {
+            let addr = side.recv().await;
+            let socket = TcpSocket::new_v4().unwrap();
+            socket.set_send_buffer_size(8192).unwrap();
+            let mut stream = socket.connect(addr).await.unwrap();
+            side.sync("connected").await;
+            let data = pattern(TOTAL, 7);
+            let mut sent = 0;
+            while sent < TOTAL {
+                // More one-byte slices than the send buffer can take.
+                let slices: Vec<IoSlice<'_>> = data[sent..(sent + 64 * 1024).min(TOTAL)]
+                    .chunks(1)
+                    .map(IoSlice::new)
+                    .collect();
+                let n = stream.write_vectored(&slices).await.unwrap();
+                assert!(n > 0, "a write that waited wrote something");
+                sent += n;
+            }
+            stream.shutdown().await.unwrap();
+        },
+    )
+}
+
+/// A vectored read that fills its first buffer and finds nothing more returns what it read;
+/// running out of data is no error for the next read, which gets what arrived since.
+pub fn a_vectored_read_that_drains_the_buffer_leaves_no_error() -> Case {
+    Case::new(
+        |mut side: Side| async move {
+            let stream = accept_one(&mut side).await;
+            wait_buffered(&stream, 4).await;
+            let (mut first, mut second) = ([0; 4], [0; 4]);
+            let mut bufs = [IoSliceMut::new(&mut first), IoSliceMut::new(&mut second)];
+            assert_eq!(stream.try_read_vectored(&mut bufs).unwrap(), 4);
+            assert_eq!(&first, b"abcd");
+            side.sync("read").await;
+            wait_buffered(&stream, 4).await;
+            let mut buf = [0; 4];
+            assert_eq!(stream.try_read(&mut buf).unwrap(), 4);
+            assert_eq!(&buf, b"efgh");
+        },
+        |mut side: Side| async move {
+            let mut stream = connect_to_peer(&mut side).await;
+            stream.write_all(b"abcd").await.unwrap();
+            side.sync("read").await;
+            stream.write_all(b"efgh").await.unwrap();
+            let mut end = [0; 1];
+            assert_eq!(stream.read(&mut end).await.unwrap(), 0);
         },
     )
 }

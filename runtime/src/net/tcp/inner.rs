@@ -6,7 +6,8 @@
 //! **Errors met part-way.** The stack reports a connection's error (say, a reset) to one call
 //! only. A vectored or `try_read_buf` call that moved bytes from its first buffers and then
 //! meets the error returns the bytes, and keeps the error for the next read or write, as
-//! Linux's `readv`/`writev` leave `sk_err` for the next call.
+//! Linux's `readv`/`writev` leave `sk_err` for the next call. Running out of data or of send
+//! buffer part-way is not an error: the call just returns the bytes it moved.
 
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -131,7 +132,9 @@ impl Conn {
     }
 
     /// Writes the buffers in order, as much as fits: pending (or, without `cx`, `WouldBlock`)
-    /// only if nothing could be written.
+    /// only if nothing could be written. A buffer that finds the send buffer full after
+    /// earlier ones went in ends the call (a partial write); only a real error met then is kept
+    /// for the next call.
     pub(crate) fn poll_write_vectored(
         &self,
         mut cx: Option<&mut Context<'_>>,
@@ -150,6 +153,8 @@ impl Conn {
                 }
                 Poll::Ready(Err(e)) if total == 0 => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
+                // Full: not an error, the next call waits for room.
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Poll::Ready(Err(e)) => {
                     self.defer(e);
                     break;
@@ -160,7 +165,7 @@ impl Conn {
     }
 
     /// Reads into the buffers in order without waiting: `WouldBlock` only if nothing was
-    /// buffered; stops at the first buffer not filled.
+    /// buffered; stops at the first buffer not filled (or found with nothing left to read).
     pub(crate) fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
         let mut total = 0;
         for buf in bufs.iter_mut().filter(|b| !b.is_empty()) {
@@ -172,6 +177,8 @@ impl Conn {
                     }
                 }
                 Poll::Ready(Err(e)) if total == 0 => return Err(e),
+                // Drained: not an error, the next read waits for data.
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Poll::Ready(Err(e)) => {
                     self.defer(e);
                     break;
