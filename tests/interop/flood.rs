@@ -74,6 +74,7 @@ pub fn syn_flood(nic: Nic, net: u8) {
     let cookies_sent = l["syncookies_sent"].as_u64().unwrap_or(0);
     let cookies_back = l["syncookies_recv"].as_u64().unwrap_or(0);
     let summary = format!("hping3 sent {sent} SYNs, curl fetched {fetched} times; listener {l}");
+    lab.log(&summary);
     assert!(cookies_sent > 0, "no SYN cookie sent: {summary}");
     assert!(
         cookies_back > 0,

@@ -24,6 +24,7 @@ pub fn curl_routes(nic: Nic, net: u8, loss: bool) {
         tools::add_loss(&lab, super::LOSS);
     }
     let server = lab.start_server("http", "http", PORT, &[]);
+    lab.log("the http example is listening");
     let base = format!("http://{}:{PORT}", lab.stack_ip);
 
     let out = curl(&lab, Duration::from_secs(60))
@@ -35,6 +36,7 @@ pub fn curl_routes(nic: Nic, net: u8, loss: bool) {
     let (text, code) = out.stdout.rsplit_once('\n').expect("a status line");
     assert_eq!(code, "200", "GET /: {}", out.stdout);
     assert!(text.contains("sockeye"), "GET / answered {text:?}");
+    lab.log("GET / answered");
 
     let out = curl(&lab, TRANSFER_LIMIT)
         .arg(format!("{base}/bytes/{GET_LEN}"))
@@ -44,6 +46,7 @@ pub fn curl_routes(nic: Nic, net: u8, loss: bool) {
         .success();
     let expected = tools::pattern_sha256(GET_LEN);
     assert_eq!(out.hash(), (expected.as_str(), GET_LEN), "GET /bytes/N");
+    lab.log(format_args!("GET /bytes/{GET_LEN}: the hash matches"));
 
     let data = lab.path("post.bin");
     let expected = tools::write_random_file(&data, POST_LEN, 0x5eed_0001);
@@ -55,6 +58,9 @@ pub fn curl_routes(nic: Nic, net: u8, loss: bool) {
         .unwrap_or_else(|e| panic!("{e}"))
         .success();
     assert_eq!(out.hash(), (expected.as_str(), POST_LEN), "POST /echo");
+    lab.log(format_args!(
+        "POST /echo of {POST_LEN} bytes: the hash matches"
+    ));
 
     let stats = stats(&lab, PORT);
     check_stack_counters(&stats);
@@ -64,10 +70,16 @@ pub fn curl_routes(nic: Nic, net: u8, loss: bool) {
             from_stack > 0 && to_stack > 0,
             "the loss rules dropped {from_stack} frames from sockeye and {to_stack} to it"
         );
+        let retransmitted = counter(&stats, "TcpRetransSegs");
         assert!(
-            counter(&stats, "TcpRetransSegs") > 0,
+            retransmitted > 0,
             "sockeye lost frames but retransmitted nothing"
         );
+        lab.log(format_args!(
+            "dropped {from_stack} frames from sockeye and {to_stack} to it; sockeye \
+             retransmitted {retransmitted} segments, {} timeouts",
+            counter(&stats, "TcpExtTCPTimeouts")
+        ));
     }
     server.stop();
     lab.finish();
@@ -80,6 +92,7 @@ pub fn wrk_keepalive(nic: Nic, net: u8) {
     let lab = Lab::new("wrk", nic, net, 3);
     let server = lab.start_server("http", "http", PORT, &[]);
     let before = counter(&stats(&lab, PORT), "TcpPassiveOpens");
+    lab.log("wrk starts");
     let out = lab
         .tool("wrk")
         .args(["-t", "2", "-c", &CONNECTIONS.to_string(), "-d", "5s"])
@@ -90,6 +103,7 @@ pub fn wrk_keepalive(nic: Nic, net: u8) {
         .unwrap_or_else(|e| panic!("{e}"))
         .success();
     let report = &out.stdout;
+    lab.log(format_args!("wrk:\n{report}"));
     // wrk prints these lines only when something went wrong.
     assert!(!report.contains("Socket errors"), "wrk:\n{report}");
     assert!(!report.contains("Non-2xx or 3xx"), "wrk:\n{report}");

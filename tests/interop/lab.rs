@@ -28,7 +28,7 @@
 use std::cell::RefCell;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::process::{Cmd, Finished, Spawned, poll_until};
 use super::tools;
@@ -71,6 +71,8 @@ pub struct Lab {
     /// sockeye's address.
     pub stack_ip: Ipv4Addr,
     dir: PathBuf,
+    /// When the lab was made (for [`Lab::log`]).
+    start: Instant,
     /// Captures written by examples and not yet checked with tshark.
     unchecked: RefCell<Vec<PathBuf>>,
     /// Whether the namespace exists (and must be deleted).
@@ -94,6 +96,7 @@ impl Lab {
             kernel_ip: Ipv4Addr::new(10, net, subnet, 1),
             stack_ip: Ipv4Addr::new(10, net, subnet, 2),
             dir,
+            start: Instant::now(),
             unchecked: RefCell::new(Vec::new()),
             created: false,
         };
@@ -136,6 +139,16 @@ impl Lab {
             }
         }
         lab
+    }
+
+    /// Prints a step of the test with the time since the lab was made (shown when the test
+    /// fails, or with `--nocapture`).
+    pub fn log(&self, what: impl std::fmt::Display) {
+        println!(
+            "[{} +{:.1} s] {what}",
+            self.ns,
+            self.start.elapsed().as_secs_f64()
+        );
     }
 
     /// The kernel's interface name.
@@ -232,7 +245,11 @@ impl Lab {
     pub fn check_captures(&self) {
         let captures: Vec<PathBuf> = self.unchecked.borrow_mut().drain(..).collect();
         for capture in captures {
-            tools::check_capture(&capture);
+            let frames = tools::check_capture(&capture);
+            self.log(format_args!(
+                "tshark: {} ({frames} frames) is clean",
+                capture.display()
+            ));
             let _ = std::fs::remove_file(&capture);
         }
     }
@@ -280,9 +297,16 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// After a failure the server is stopped with SIGTERM, so that it prints its counters, and
+    /// everything it printed is shown; otherwise it is killed.
     fn drop(&mut self) {
         if let Some(child) = self.child.take() {
-            child.stop(libc::SIGKILL, Duration::ZERO);
+            if std::thread::panicking() {
+                let finished = child.stop(libc::SIGTERM, Duration::from_secs(10));
+                println!("{}", finished.describe("stopped after the failure"));
+            } else {
+                child.stop(libc::SIGKILL, Duration::ZERO);
+            }
         }
     }
 }

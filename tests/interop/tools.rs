@@ -263,8 +263,9 @@ const BAD_FRAMES: &str = "(_ws.malformed || tcp.checksum.status == \"Bad\" \
      && !(tcp.checksum == 0xffff && tcp.checksum_calculated == 0x0000)";
 
 /// Checks a capture: it holds frames, in whole records, and tshark finds none malformed and
-/// none with a bad IPv4 or TCP checksum (see the module documentation).
-pub fn check_capture(path: &Path) {
+/// none with a bad IPv4 or TCP checksum (see the module documentation). Returns the number of
+/// frames.
+pub fn check_capture(path: &Path) -> u64 {
     let frames = pcap_frames(path);
     assert!(frames > 0, "{}: the capture is empty", path.display());
     let tshark = crate::common::find_tool("tshark").expect("tshark is installed");
@@ -293,6 +294,7 @@ pub fn check_capture(path: &Path) {
         path.display(),
         out.stdout
     );
+    frames
 }
 
 /// The number of frames in the capture at `path` that match the display `filter`.

@@ -32,6 +32,9 @@ pub fn nc_echo(nic: Nic, net: u8) {
         .unwrap_or_else(|e| panic!("{e}"))
         .success();
     assert_eq!(out.hash(), (expected.as_str(), ECHO_LEN), "the echo");
+    lab.log(format_args!(
+        "nc: {ECHO_LEN} bytes echoed, the hash matches"
+    ));
     server.stop();
     lab.finish();
 }
@@ -69,6 +72,7 @@ pub fn each_way(nic: Nic, net: u8, loss: bool) {
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
     lab.wait_kernel_listening(HTTP_PORT);
+    lab.log("python3 -m http.server is listening");
     let out = lab
         .example("client", "client-fetch")
         .args([
@@ -88,6 +92,10 @@ pub fn each_way(nic: Nic, net: u8, loss: bool) {
         "what the client fetched:\n{}",
         out.stdout
     );
+    lab.log(format_args!(
+        "the client fetched:\n{}",
+        out.stdout.trim_end()
+    ));
     let web = web.stop(libc::SIGTERM, Duration::from_secs(10));
     assert!(
         web.stderr.contains("\"GET /file.bin HTTP/1.1\" 200"),
@@ -103,7 +111,8 @@ pub fn each_way(nic: Nic, net: u8, loss: bool) {
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
     lab.wait_kernel_listening(SINK_PORT);
-    lab.example("client", "client-bulk")
+    let out = lab
+        .example("client", "client-bulk")
         .args([
             "--mode",
             "bulk",
@@ -115,6 +124,7 @@ pub fn each_way(nic: Nic, net: u8, loss: bool) {
         .run()
         .unwrap_or_else(|e| panic!("{e}"))
         .success();
+    lab.log(format_args!("the client sent:\n{}", out.stdout.trim_end()));
     // nc exits when sockeye's client has half-closed and it has read everything.
     let got = sink
         .wait(Duration::from_secs(60))
@@ -126,6 +136,7 @@ pub fn each_way(nic: Nic, net: u8, loss: bool) {
         (expected.as_str(), BULK_LEN),
         "what nc received"
     );
+    lab.log("nc -l received it all, the hash matches");
 
     if loss {
         // Both directions lost frames, and the hashes matched: both ends recovered.
@@ -134,6 +145,9 @@ pub fn each_way(nic: Nic, net: u8, loss: bool) {
             from_stack > 0 && to_stack > 0,
             "the loss rules dropped {from_stack} frames from sockeye and {to_stack} to it"
         );
+        lab.log(format_args!(
+            "dropped {from_stack} frames from sockeye and {to_stack} to it"
+        ));
     }
     lab.finish();
 }
