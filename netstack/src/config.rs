@@ -233,8 +233,12 @@ fn prefix_ok(name: &str, prefix: &str) -> bool {
 settings! {
     /// Upper bound of every listener's accept queue (`listen(2)` backlogs are clamped to it).
     somaxconn: u32 = 4096, "net.core";
-    /// Frames the device receive backlog holds before dropping (per interface).
+    /// Frames the receive backlog holds before dropping (one backlog per stack, as Linux has
+    /// one per CPU).
     netdev_max_backlog: u32 = 1000, "net.core", check = |v: &u32| *v > 0;
+    /// Frames one receive tick processes before timers, transmit and tasks get their turn
+    /// (the rest wait in the backlog).
+    netdev_budget: u32 = 300, "net.core", check = |v: &u32| *v > 0;
     /// Frames the transmit queue holds (per interface). On Linux this is a device setting
     /// (`ip link set dev X txqueuelen N`), not a sysctl.
     txqueuelen: u32 = 1000, "net.core", check = |v: &u32| *v > 0;

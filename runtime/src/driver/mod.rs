@@ -4,7 +4,10 @@
 //! Every time the executor looks at I/O (see `sched`), [`NetDriver::poll`]:
 //! 1. pulls up to a budget of frames from each device that may have some (an in-process device
 //!    that says frames wait; a kernel device whose descriptor epoll saw readable) into
-//!    [`Stack::receive`], which wakes the tasks whose sockets became ready;
+//!    [`Stack::receive_or_queue`], which wakes the tasks whose sockets became ready. The stack
+//!    processes at most `netdev_budget` frames per turn (older frames from its receive backlog
+//!    first); frames beyond wait in that backlog, bounded by `netdev_max_backlog` and counted
+//!    in `DevRxBacklogDrops` when it is full;
 //! 2. when the stack has output, a timer due, or just received frames, runs
 //!    [`Stack::transmit`], which fires the stack's due timers and writes every frame it wants
 //!    sent straight into the devices' transmit buffers (stopping on back-pressure);
@@ -120,13 +123,21 @@ impl NetDriver {
         let mut nics = self.nics.borrow_mut();
         let mut now = None;
         let mut received = 0;
+        if stack.rx_backlog_len() > 0 {
+            let t = *now.get_or_insert_with(|| self.now());
+            received += stack.start_receive(t);
+        }
         for (index, nic) in nics.iter_mut().enumerate() {
             if !nic.rx_wanted() {
                 continue;
             }
-            let t = *now.get_or_insert_with(|| self.now());
+            let t = *now.get_or_insert_with(|| {
+                let t = self.now();
+                stack.start_receive(t);
+                t
+            });
             let iface = IfaceId(index as u16);
-            received += nic.receive(&mut |frame| stack.receive(t, iface, frame));
+            received += nic.receive(&mut |frame| stack.receive_or_queue(t, iface, frame));
         }
         let due = stack.poll_at().is_some_and(|at| {
             let t = *now.get_or_insert_with(|| self.now());
@@ -161,7 +172,7 @@ impl NetDriver {
         }
         let stack = self.stack.borrow();
         let nics = self.nics.borrow();
-        let waiting = nics.iter().any(|n| n.device().rx_pending());
+        let waiting = stack.rx_backlog_len() > 0 || nics.iter().any(|n| n.device().rx_pending());
         if waiting || (!self.blocked.get() && stack.has_egress()) {
             return Some(Duration::ZERO);
         }
