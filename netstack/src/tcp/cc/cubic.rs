@@ -81,8 +81,8 @@ pub(crate) struct Cubic {
     s: State,
     /// The state before the last congestion event.
     saved: Option<State>,
-    /// The smoothed RTT (the RFC's `RTT` in `W_cubic(t + RTT)`).
-    srtt: Duration,
+    /// The smoothed RTT (the RFC's `RTT` in `W_cubic(t + RTT)`), in seconds.
+    srtt: f64,
 }
 
 impl Cubic {
@@ -162,7 +162,7 @@ impl CongestionOps for Cubic {
         let next = if self.w_cubic(&epoch, t, mss) < self.s.w_est {
             cwnd.max(self.s.w_est)
         } else {
-            let ahead = self.w_cubic(&epoch, t + self.srtt.as_secs_f64(), mss);
+            let ahead = self.w_cubic(&epoch, t + self.srtt, mss);
             let target = ahead.clamp(cwnd, 1.5 * cwnd);
             cwnd + (target - cwnd) / cwnd * acked
         };
@@ -176,7 +176,7 @@ impl CongestionOps for Cubic {
     }
 
     fn on_rtt(&mut self, _sample: Duration, srtt: Duration) {
-        self.srtt = srtt;
+        self.srtt = srtt.as_secs_f64();
     }
 
     fn on_rto(&mut self, _now: Instant) {
