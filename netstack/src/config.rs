@@ -314,6 +314,10 @@ settings! {
     /// Restart from the initial window when sending resumes after more than an RTO without
     /// sending (RFC 5681 section 4.1).
     tcp_slow_start_after_idle: bool = true, "net.ipv4";
+    /// HyStart++ (RFC 9406) in the initial slow start: leave it when the RTT grows, before
+    /// losses end it (sockeye's own setting; Linux's CUBIC has the older HyStart, a module
+    /// parameter).
+    tcp_hystart: bool = true, "net.ipv4";
     /// Initial congestion window in segments (RFC 6928; a route option on Linux).
     tcp_init_cwnd: u32 = 10, "net.ipv4", check = |v: &u32| *v > 0;
 }

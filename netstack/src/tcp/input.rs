@@ -489,7 +489,15 @@ impl Tcb {
             }
             self.retries = 0;
             self.last_progress = now;
+            let css = self.cc.in_css();
+            self.cc.on_snd_una(ack, self.snd_nxt);
             self.sample_rtt(now, ack, &seg.options);
+            if !css && self.cc.in_css() {
+                env.count(Counter::TcpExtTCPHystartDelayDetect);
+                let cwnd = self.cc.cwnd() / self.mss.max(1);
+                env.counters
+                    .add(Counter::TcpExtTCPHystartDelayCwnd, cwnd as u64);
+            }
             if self.rto_undo_pending {
                 // The first ACK after a timeout: Eifel decides whether it was spurious.
                 self.rto_undo_pending = false;

@@ -352,7 +352,8 @@ impl Tcb {
                 config.tcp_congestion_control,
                 config.tcp_init_cwnd,
                 DEFAULT_MSS,
-            ),
+            )
+            .with_hystart(config.tcp_hystart),
             dup_acks: 0,
             in_recovery: false,
             recover: SeqNumber(0),
@@ -457,7 +458,8 @@ impl Tcb {
         self.mss = mss;
         self.rcv_mss = mss.min(DEFAULT_MSS);
         // A new segment size restarts the window (the algorithm chosen so far stays).
-        self.cc = Congestion::new(self.cc.algorithm(), init_cwnd, mss);
+        let hystart = self.cc.hystart_running();
+        self.cc = Congestion::new(self.cc.algorithm(), init_cwnd, mss).with_hystart(hystart);
     }
 
     /// Bytes sent and not yet acknowledged (sequence space, SYN and FIN included).

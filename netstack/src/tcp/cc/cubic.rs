@@ -27,8 +27,8 @@
 //!   `K = 0` and `W_max = cwnd_epoch` (and `W_est = cwnd_epoch`).
 //! - **Spurious congestion events** (section 4.9): [`CongestionOps::undo`] restores `W_max`,
 //!   `cwnd_prior`, the epoch (`t_epoch`, `K`, `cwnd_epoch`) and `W_est` saved at the event.
-//! - **Slow start** (section 4.10): Reno's, shared ([`slow_start`]). HyStart++ is not
-//!   implemented: slow start ends at the first loss, as with Reno.
+//! - **Slow start** (section 4.10): Reno's, shared ([`slow_start`]), with HyStart++ (RFC 9406)
+//!   in the initial slow start, run by [`super::Congestion`] for every algorithm.
 //! - **Idle and application-limited periods** (section 5.8): the window does not grow when it
 //!   did not limit the sender (enforced by [`super::Congestion::on_ack`]), and time spent idle
 //!   does not count in `t` (the epoch start moves forward by the idle time, as Linux does); an
@@ -141,7 +141,7 @@ impl CongestionOps for Cubic {
     }
 
     fn cong_avoid(&mut self, w: &mut Window, ack: &Ack) {
-        let acked = slow_start(w, ack.acked, ack.mss);
+        let acked = slow_start(w, ack);
         if acked == 0 {
             return;
         }
