@@ -115,3 +115,40 @@ async fn a_graceful_drop_is_a_fin() {
     })
     .await;
 }
+
+#[sockeye::test]
+async fn take_error_reports_a_reset_once_and_async_io_reads() {
+    guard(async {
+        let (client, server) = pair().await;
+        // async_io: waits until the peer's bytes are there, then try_read takes them.
+        let writer = sockeye::spawn(async move {
+            sockeye::time::sleep(Duration::from_millis(5)).await;
+            let mut server = server;
+            server.write_all(b"hi").await.unwrap();
+            server
+        });
+        let mut buf = [0; 8];
+        let n = client
+            .async_io(sockeye::io::Interest::READABLE, || {
+                client.try_read(&mut buf)
+            })
+            .await
+            .unwrap();
+        assert_eq!(&buf[..n], b"hi");
+        assert!(client.take_error().unwrap().is_none());
+        // The server resets: the error waits in the socket until taken, once.
+        let server = writer.await.unwrap();
+        server.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(server);
+        client.readable().await.unwrap();
+        let e = client.take_error().unwrap().expect("the reset");
+        assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset);
+        assert!(client.take_error().unwrap().is_none());
+        // Taken, it is no longer returned by a read: end of stream, as on Linux.
+        let mut client = client;
+        assert_eq!(client.read(&mut buf).await.unwrap(), 0);
+        let socket = TcpSocket::new_v4().unwrap();
+        assert!(socket.take_error().unwrap().is_none());
+    })
+    .await;
+}

@@ -178,4 +178,18 @@ impl Stack {
             })
             .collect()
     }
+
+    /// Takes the connection's pending error (`SO_ERROR`): the error a reset, a timeout or a
+    /// refused connect left, which the next read or write would otherwise return. `Ok(None)`
+    /// when there is none, and for listeners and unconnected sockets.
+    ///
+    /// # Errors
+    /// `NotConnected` for a stale handle.
+    pub fn tcp_take_error(&mut self, h: SocketHandle) -> io::Result<Option<io::Error>> {
+        match self.tcp.get(h) {
+            Some(Socket::Listener(_)) => Ok(None),
+            Some(Socket::Conn(t)) if !t.orphan => Ok(t.error.take().map(io::Error::from)),
+            _ => Err(crate::tcp::table::stale()),
+        }
+    }
 }

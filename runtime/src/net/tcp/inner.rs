@@ -200,6 +200,14 @@ impl Conn {
         Ok(n)
     }
 
+    /// Takes the pending error (`SO_ERROR`): one kept for the next call, else the stack's.
+    pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
+        if let Some(e) = self.deferred.take() {
+            return Ok(Some(e));
+        }
+        self.driver.with_stack(|s, _| s.tcp_take_error(self.handle))
+    }
+
     /// Keeps `e` for the next read or write (see the module docs).
     fn defer(&self, e: io::Error) {
         self.deferred.borrow_mut().get_or_insert(e);
