@@ -184,3 +184,24 @@ async fn peeks_buf_mut_receives_take_error_and_async_io() {
     })
     .await;
 }
+
+#[sockeye::test]
+async fn a_connected_socket_learns_the_port_is_closed() {
+    guard(async {
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let closed = {
+            let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            b.local_addr().unwrap()
+        };
+        a.connect(closed).await.unwrap();
+        a.send(b"anyone?").await.unwrap();
+        // The stack answers itself with ICMP port unreachable, as Linux's loopback does.
+        let mut buf = [0; 16];
+        assert_eq!(
+            a.recv(&mut buf).await.unwrap_err().kind(),
+            ErrorKind::ConnectionRefused
+        );
+        assert!(a.take_error().unwrap().is_none(), "reported once");
+    })
+    .await;
+}

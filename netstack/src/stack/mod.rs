@@ -14,6 +14,7 @@
 
 mod backlog;
 mod frag;
+mod icmp_err;
 mod iface;
 mod input;
 mod listen;

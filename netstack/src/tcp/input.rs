@@ -489,6 +489,7 @@ impl Tcb {
             }
             self.retries = 0;
             self.last_progress = now;
+            self.soft_error = None;
             let css = self.cc.in_css();
             self.cc.on_snd_una(ack, self.snd_nxt);
             self.sample_rtt(now, ack, &seg.options);

@@ -284,6 +284,9 @@ pub(crate) struct Tcb {
     pub read_shutdown: bool,
     /// The pending error a read or write reports (Linux's `sk_err`).
     pub error: Option<io::ErrorKind>,
+    /// The last ICMP error about this synchronised connection (see `icmp.rs`), reported if it
+    /// times out.
+    pub soft_error: Option<io::ErrorKind>,
     pub read_waker: Option<Waker>,
     pub write_waker: Option<Waker>,
     /// The listener (index, generation) of a passively opened connection not accepted yet.
@@ -401,6 +404,7 @@ impl Tcb {
             reuseaddr: false,
             read_shutdown: false,
             error: None,
+            soft_error: None,
             read_waker: None,
             write_waker: None,
             parent: None,

@@ -21,7 +21,6 @@
 //! - **Linger**: the end of TIME_WAIT (`tcp_timewait_len`) or of an orphaned FIN_WAIT_2
 //!   (`tcp_fin_timeout`).
 
-use std::io;
 use std::time::Duration;
 
 use super::State;
@@ -97,7 +96,7 @@ impl Tcb {
                     self.synack_retries.unwrap_or(env.config.tcp_synack_retries)
                 };
                 if self.retries >= limit {
-                    let error = self.active.then_some(io::ErrorKind::TimedOut);
+                    let error = self.active.then_some(self.timeout_error());
                     self.close_with(env, error);
                     return;
                 }
@@ -114,7 +113,7 @@ impl Tcb {
                 }
                 if self.retries >= env.config.tcp_retries2 {
                     env.count(Counter::TcpExtTCPAbortOnTimeout);
-                    self.close_with(env, Some(io::ErrorKind::TimedOut));
+                    self.close_with(env, Some(self.timeout_error()));
                     return;
                 }
                 self.retries += 1;
@@ -155,7 +154,7 @@ impl Tcb {
         // retransmission (Linux's `tcp_probe_timer`).
         if self.probes >= env.config.tcp_retries2 {
             env.count(Counter::TcpExtTCPAbortOnTimeout);
-            self.close_with(env, Some(io::ErrorKind::TimedOut));
+            self.close_with(env, Some(self.timeout_error()));
             return;
         }
         self.probes = self.probes.saturating_add(1);
@@ -188,7 +187,7 @@ impl Tcb {
         }
         if self.probes >= config.tcp_keepalive_probes {
             self.rst_now = true;
-            self.close_with(env, Some(io::ErrorKind::TimedOut));
+            self.close_with(env, Some(self.timeout_error()));
             return;
         }
         self.probes += 1;

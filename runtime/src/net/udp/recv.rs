@@ -93,16 +93,14 @@ impl UdpSocket {
         }))
     }
 
-    /// Takes the pending error (`SO_ERROR`, tokio's `take_error`). The stack reports UDP
-    /// errors on the call they concern (it turns no ICMP error into a socket error), so there
-    /// is never one pending: `Ok(None)` while the socket exists.
+    /// Takes the pending error (`SO_ERROR`, tokio's `take_error`): on a connected socket, an
+    /// ICMP error about a datagram to its peer (`ConnectionRefused` for a closed port), which
+    /// the next receive or send would otherwise return; `Ok(None)` when there is none.
     ///
     /// # Errors
     /// `InvalidInput` if the socket is gone from the stack.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.driver
-            .with_stack(|s, _| s.udp_local_addr(self.handle))
-            .map(|_| None)
+        self.driver.with_stack(|s, _| s.udp_take_error(self.handle))
     }
 
     /// Waits for `interest` and calls `f` until it does not return `WouldBlock` (tokio's
