@@ -79,8 +79,9 @@ struct State {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Cubic {
     s: State,
-    /// The state before the last congestion event.
-    saved: Option<State>,
+    /// The state before the last congestion event (boxed: most connections never need it,
+    /// and every connection carries a `Cubic`).
+    saved: Option<Box<State>>,
     /// The smoothed RTT (the RFC's `RTT` in `W_cubic(t + RTT)`), in seconds.
     srtt: f64,
 }
@@ -127,7 +128,10 @@ impl CongestionOps for Cubic {
     }
 
     fn ssthresh(&mut self, w: &Window, flight: usize, mss: usize, _now: Instant) -> usize {
-        self.saved = Some(self.s);
+        match &mut self.saved {
+            Some(saved) => **saved = self.s,
+            None => self.saved = Some(Box::new(self.s)),
+        }
         let cwnd = w.cwnd as f64;
         self.s.w_max = if cwnd < self.s.w_max {
             cwnd * (1.0 + BETA) / 2.0
@@ -187,7 +191,7 @@ impl CongestionOps for Cubic {
 
     fn undo(&mut self) {
         if let Some(saved) = self.saved.take() {
-            self.s = saved;
+            self.s = *saved;
         }
     }
 
