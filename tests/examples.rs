@@ -121,19 +121,27 @@ fn echo_self_test() {
 
 #[test]
 fn http_self_test_checks_every_route() {
-    let out = self_test(
-        "http",
-        &["--bytes", "1048576"],
-        &[
-            "GET /             -> 200",
-            "GET /bytes/1048576 -> 200, 1048576 bytes, every byte (i % 251)",
-            "POST /echo        -> 200, 1048576 bytes sent and echoed back intact",
-            "GET /nowhere      -> 404",
-            "10 clients at once, 20 keep-alive GET /bytes/1000 each -> all 200 and intact",
-            "GET /stats        -> 200, JSON:",
-            "#listeners",
-        ],
-    );
+    let line = |request: &str, result: &str| format!("{request:<24} -> {result}");
+    let expected = [
+        line("GET /", "200"),
+        line(
+            "GET /bytes/1048576",
+            "200, 1048576 bytes, every byte (i % 251)",
+        ),
+        line(
+            "POST /echo",
+            "200, 1048576 bytes sent and echoed back intact",
+        ),
+        line("GET /nowhere", "404"),
+        line(
+            "10 x 20 GET /bytes/1000",
+            "10 keep-alive clients at once: all 200 and intact",
+        ),
+        line("GET /stats", "200, JSON:"),
+        "#listeners".to_string(),
+    ];
+    let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    let out = self_test("http", &["--bytes", "1048576"], &expected);
     // The /stats line reports what the JSON held (parsed by the example with serde_json).
     let stats = out.lines().find(|l| l.starts_with("GET /stats")).unwrap();
     assert!(stats.contains("1 listener(s)"), "{stats}");
