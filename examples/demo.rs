@@ -1,7 +1,8 @@
-//! The runtime demo (the README's first command until the HTTP example lands): a tokio-style
-//! program on sockeye's executor, timers and channels, one Ethernet frame pushed through an
-//! in-process loopback NIC and parsed back by the stack's wire layer, and a TCP echo through the
-//! runtime's own stack (`sockeye::net` on the in-process loopback, 127.0.0.1).
+//! The runtime demo: a tokio-style program on sockeye's executor, timers and channels, one
+//! Ethernet frame pushed through an in-process loopback NIC and parsed back by the stack's wire
+//! layer, and a TCP echo through the runtime's own stack (`sockeye::net` on the in-process
+//! loopback, 127.0.0.1). The README's first command is the http example's self-test; this is a
+//! tour of the runtime underneath.
 //!
 //! Run it with `cargo run --release --example demo`. It needs no privileges and no setup.
 

@@ -1,5 +1,5 @@
 //! The running thread's stack, seen from inside: its counters (Linux's names, printable like
-//! `nstat`), its TCP socket table (printable like `ss -tanm`), its settings (changeable by sysctl
+//! `nstat`), its listeners' queues and counters, its TCP socket table (printable like `ss -tanm`), its settings (changeable by sysctl
 //! name), the capture switch, and the device errors it met.
 //!
 //! Every function here reads or changes the stack of the runtime running on this thread.
@@ -22,7 +22,9 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use sockeye_netstack::{ConfigError, Snapshot, SocketEntry, StackConfig, TcpState};
+use sockeye_netstack::{
+    ConfigError, ListenerReport, Nstat, Snapshot, SocketEntry, StackConfig, TcpState,
+};
 
 use crate::net::current_driver;
 
@@ -34,6 +36,18 @@ use crate::net::current_driver;
 /// Outside a sockeye runtime (as every function of this module).
 pub fn counters() -> Snapshot {
     current_driver().with_stack(|s, _| s.counters())
+}
+
+/// Every listener with its queues and counters (backlog, queue lengths, overflows, drops,
+/// SYN cookies, ...), ordered by address.
+pub fn listeners() -> Vec<ListenerReport> {
+    current_driver().with_stack(|s, _| s.tcp_listeners())
+}
+
+/// The counters and every listener's stats at one moment; `Display` prints the counters like
+/// `nstat -a` followed by one line per listener.
+pub fn nstat() -> Nstat {
+    current_driver().with_stack(|s, _| s.nstat())
 }
 
 /// Every TCP socket of the stack (listeners, connections, sockets still closing).

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use sockeye_netstack::StackConfig;
 
-use super::{Interface, Runtime, env};
+use super::{Interface, Network, Runtime};
 use crate::driver::NetSetup;
 use crate::sched::{Core, DEFAULT_EVENT_INTERVAL};
 
@@ -25,10 +25,12 @@ const DEFAULT_BUSY_POLLS: u32 = 1;
 /// Name them with [`Builder::interface`]; a builder that names none reads the environment
 /// (`SOCKEYE_NIC`, `SOCKEYE_IP`, `SOCKEYE_GATEWAY`, `SOCKEYE_CAPTURE`, `SOCKEYE_SYSCTL`, the
 /// way `Runtime::new()` and `#[sockeye::main]` do) and, with none of them set, uses the
-/// in-process loopback with `127.0.0.1/8`. A builder with interfaces ignores the environment.
+/// in-process loopback with `127.0.0.1/8`. A [`Network`] given to [`Builder::network`] (from
+/// command-line flags, say) replaces the environment. A builder with interfaces ignores both.
 pub struct Builder {
     event_interval: u32,
     interfaces: Vec<Interface>,
+    network: Option<Network>,
     stack_config: Option<StackConfig>,
     capture: Option<PathBuf>,
     nic_poll_budget: Option<usize>,
@@ -40,6 +42,7 @@ impl fmt::Debug for Builder {
         f.debug_struct("Builder")
             .field("event_interval", &self.event_interval)
             .field("interfaces", &self.interfaces)
+            .field("network", &self.network)
             .field("capture", &self.capture)
             .field("nic_poll_budget", &self.nic_poll_budget)
             .field("nic_busy_polls", &self.nic_busy_polls)
@@ -53,6 +56,7 @@ impl Builder {
         Builder {
             event_interval: DEFAULT_EVENT_INTERVAL,
             interfaces: Vec::new(),
+            network: None,
             stack_config: None,
             capture: None,
             nic_poll_budget: None,
@@ -107,8 +111,18 @@ impl Builder {
         self
     }
 
+    /// Uses the device, address, gateway, capture and sysctl settings `network` describes
+    /// instead of the `SOCKEYE_*` environment (when the builder names no interface). Its
+    /// sysctl settings apply on top of [`Builder::stack_config`], and a capture set with
+    /// [`Builder::capture`] wins over its own.
+    pub fn network(&mut self, network: Network) -> &mut Builder {
+        self.network = Some(network);
+        self
+    }
+
     /// The stack's settings (Linux sysctl names and defaults; see `sockeye::netstack::config`).
-    /// Without interfaces on the builder, `SOCKEYE_SYSCTL` is applied on top of them.
+    /// Without interfaces on the builder, `SOCKEYE_SYSCTL` (or the [`Builder::network`]'s
+    /// settings) is applied on top of them.
     pub fn stack_config(&mut self, config: StackConfig) -> &mut Builder {
         self.stack_config = Some(config);
         self
@@ -142,19 +156,23 @@ impl Builder {
         self
     }
 
-    /// Builds the runtime: opens the environment's device if the builder names no interface,
-    /// and starts the capture if one was asked for. The builder's interfaces move into the
-    /// runtime (a second `build` reads the environment again).
+    /// Builds the runtime: opens the [`Builder::network`]'s device, or the environment's, if
+    /// the builder names no interface, and starts the capture if one was asked for. The
+    /// builder's interfaces move into the runtime (a second `build` reads the environment
+    /// again); a network stays and is opened again.
     ///
     /// # Errors
     /// When the OS refuses an epoll instance or an eventfd; for a bad `SOCKEYE_*` value (an
-    /// `InvalidInput` error naming the variable) or a device that cannot be opened; when the
-    /// capture file cannot be created.
+    /// `InvalidInput` error naming the variable) or a device that cannot be opened (the
+    /// message names the variable or flag); when the capture file cannot be created.
     pub fn build(&mut self) -> io::Result<Runtime> {
         let mut config = self.stack_config.clone().unwrap_or_default();
         let mut capture = self.capture.clone();
         let interfaces = if self.interfaces.is_empty() {
-            let setup = env::from_env()?;
+            let setup = match &self.network {
+                Some(network) => network.clone(),
+                None => Network::from_env()?,
+            };
             setup.apply_sysctl(&mut config)?;
             capture = capture.or_else(|| setup.capture.clone());
             vec![setup.interface()?]

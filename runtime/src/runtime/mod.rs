@@ -5,11 +5,12 @@
 //! thread that should run tasks (thread-per-core).
 
 mod builder;
-mod env;
 mod interface;
+mod network;
 
 pub use builder::Builder;
 pub use interface::Interface;
+pub use network::{Network, NetworkFlags};
 
 use std::fmt;
 use std::future::Future;

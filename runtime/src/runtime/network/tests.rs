@@ -3,12 +3,12 @@ use std::ffi::OsString;
 
 use super::*;
 
-fn env(pairs: &[(&str, &str)]) -> io::Result<EnvSetup> {
+fn env(pairs: &[(&str, &str)]) -> io::Result<Network> {
     let map: HashMap<String, OsString> = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), OsString::from(v)))
         .collect();
-    parse(|name| map.get(name).cloned())
+    parse_env(|name| map.get(name).cloned())
 }
 
 fn message(pairs: &[(&str, &str)]) -> String {
@@ -99,4 +99,93 @@ fn an_unopenable_device_names_the_variable() {
     let err = setup.interface().unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::NotFound);
     assert!(err.to_string().contains("SOCKEYE_NIC=pcap:"), "{err}");
+}
+
+fn flags_message(flags: NetworkFlags<'_>) -> String {
+    let err = Network::from_flags(&flags).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+    err.to_string()
+}
+
+#[test]
+fn flags_parse_like_the_environment() {
+    assert_eq!(
+        Network::from_flags(&NetworkFlags::default()).unwrap(),
+        Network::loopback()
+    );
+    let sysctl = [
+        "tcp_rmem=4096 65536 65536".to_string(),
+        "net.ipv4.tcp_syn_retries=2".to_string(),
+    ];
+    let network = Network::from_flags(&NetworkFlags {
+        nic: Some("tap:sk0"),
+        ip: Some("10.80.0.2/24"),
+        gateway: Some("10.80.0.1"),
+        capture: Some(Path::new("/tmp/x.pcap")),
+        sysctl: &sysctl,
+    })
+    .unwrap();
+    assert!(!network.is_loopback());
+    assert_eq!(network.nic(), "tap:sk0");
+    assert_eq!(network.addr().to_string(), "10.80.0.2/24");
+    assert_eq!(network.gateway(), Some(Ipv4Addr::new(10, 80, 0, 1)));
+    assert_eq!(network.capture(), Some(Path::new("/tmp/x.pcap")));
+    assert_eq!(network.sysctl().len(), 2);
+    let mut config = StackConfig::default();
+    network.apply_sysctl(&mut config).unwrap();
+    assert_eq!(config.tcp_rmem, [4096, 65536, 65536]);
+    assert_eq!(config.tcp_syn_retries, 2);
+}
+
+#[test]
+fn bad_flags_name_the_flag() {
+    let m = flags_message(NetworkFlags {
+        nic: Some("tun:x"),
+        ip: Some("10.0.0.2/24"),
+        ..NetworkFlags::default()
+    });
+    assert!(m.contains("--nic `tun:x`"), "{m}");
+    let m = flags_message(NetworkFlags {
+        ip: Some("10.0.0.300/24"),
+        ..NetworkFlags::default()
+    });
+    assert!(m.contains("--ip `10.0.0.300/24`"), "{m}");
+    let m = flags_message(NetworkFlags {
+        nic: Some("tap:sk0"),
+        ..NetworkFlags::default()
+    });
+    assert!(m.starts_with("--ip is not set"), "{m}");
+    let m = flags_message(NetworkFlags {
+        gateway: Some("10.0.0.1"),
+        ..NetworkFlags::default()
+    });
+    assert!(m.contains("--gateway"), "{m}");
+    for item in ["tcp_nonsense=1", "tcp_syn_retries=many", "tcp_syn_retries"] {
+        let sysctl = [item.to_string()];
+        let m = flags_message(NetworkFlags {
+            sysctl: &sysctl,
+            ..NetworkFlags::default()
+        });
+        assert!(m.contains("--sysctl"), "{m}");
+    }
+    // A flag's value is one setting: no splitting at commas.
+    let sysctl = ["tcp_syn_retries=2,tcp_synack_retries=2".to_string()];
+    let m = flags_message(NetworkFlags {
+        sysctl: &sysctl,
+        ..NetworkFlags::default()
+    });
+    assert!(m.contains("--sysctl"), "{m}");
+}
+
+#[test]
+fn an_unopenable_device_names_the_flag() {
+    let network = Network::from_flags(&NetworkFlags {
+        nic: Some("pcap:/nonexistent/in.pcap,/nonexistent/out.pcap"),
+        ip: Some("10.0.0.2/24"),
+        ..NetworkFlags::default()
+    })
+    .unwrap();
+    let err = network.interface().unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    assert!(err.to_string().contains("--nic pcap:"), "{err}");
 }
