@@ -23,6 +23,8 @@ struct Run {
     lost: u64,
     detections: u64,
     detect_cwnd: u64,
+    /// `TCPDelivered`: segments the peer acknowledged.
+    delivered: u64,
     /// `TcpRetransSegs` when HyStart++ detected the delay increase, if it did.
     retrans_at_detection: Option<u64>,
 }
@@ -62,6 +64,7 @@ fn transfer(cc: &str, hystart: bool) -> Run {
         lost: sim.stats.queue_drops,
         detections: c.get(Counter::TcpExtTCPHystartDelayDetect),
         detect_cwnd: c.get(Counter::TcpExtTCPHystartDelayCwnd),
+        delivered: c.get(Counter::TcpExtTCPDelivered),
         retrans_at_detection,
     }
 }
@@ -83,6 +86,13 @@ fn hystart_leaves_slow_start_before_the_queue_overflows() {
             (67..=667).contains(&with.detect_cwnd),
             "{cc}: window at detection {} segments",
             with.detect_cwnd
+        );
+        // 8 MiB in segments of at most 1460 bytes: TCPDelivered counts segments, as Linux's.
+        let segments = (8u64 << 20).div_ceil(1460);
+        assert!(
+            (segments..segments + 64).contains(&with.delivered),
+            "{cc}: {} segments delivered",
+            with.delivered
         );
         assert_eq!(without.detections, 0);
         assert!(

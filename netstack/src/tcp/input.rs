@@ -532,7 +532,9 @@ impl Tcb {
             self.dup_acks = 0;
             self.expand_sndbuf(env.config);
             self.restart_rto(now);
-            env.counters.add(Counter::TcpExtTCPDelivered, data as u64);
+            // Segments, as Linux counts them (here: the bytes acknowledged in MSS-sized units).
+            let segments = data.div_ceil(self.mss.max(1));
+            env.counters.add(Counter::TcpExtTCPDelivered, segments as u64);
             if self.send.is_empty() {
                 self.send.release_if_empty();
             }
