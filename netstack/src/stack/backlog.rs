@@ -15,6 +15,11 @@
 //! unbounded (timers, transmit and the tasks get their turn after `netdev_budget` frames), and
 //! what cannot be kept is counted, never lost silently. [`Stack::receive`] remains the
 //! unbudgeted path (simulations and tests process every frame at once).
+//!
+//! The backlog also carries the stack's traffic to its own addresses on devices that do not
+//! loop frames back (a TAP, a raw socket): such frames never reach the wire but join the
+//! backlog as if received (`loop_back`), the way Linux sends them through `lo`. A driver
+//! therefore calls [`Stack::start_receive`] whenever [`Stack::rx_backlog_len`] is non-zero.
 
 use std::collections::VecDeque;
 
@@ -70,6 +75,39 @@ impl Stack {
         }
     }
 
+    /// The interface that owns `addr`, when traffic to it must be delivered internally: it is
+    /// one of the stack's addresses and `out`, the interface the route chose, does not loop
+    /// frames back itself (see [`crate::InterfaceConfig::loopback`]).
+    pub(crate) fn local_delivery(
+        &self,
+        out: IfaceId,
+        addr: core::net::Ipv4Addr,
+    ) -> Option<IfaceId> {
+        if self.ifaces[usize::from(out.0)].config.loopback {
+            return None;
+        }
+        let owner = self
+            .ifaces
+            .iter()
+            .position(|i| i.config.addr.addr() == addr)?;
+        Some(IfaceId(owner as u16))
+    }
+
+    /// Delivers a frame the stack sent to one of its own addresses (owned by `iface`) the way
+    /// Linux's `lo` does (`netif_rx`): through the receive backlog, with the owner's MAC as
+    /// its destination. Dropped and counted (`DevRxBacklogDrops`) when the backlog is full;
+    /// TCP then retransmits.
+    pub(crate) fn loop_back(&mut self, iface: IfaceId, mut frame: Vec<u8>) {
+        let mac = self.ifaces[usize::from(iface.0)].mac();
+        frame[..6].copy_from_slice(&mac.0);
+        if self.backlog.frames.len() < self.config.netdev_max_backlog as usize {
+            self.backlog.frames.push_back((iface, frame));
+        } else {
+            self.counters.inc(Counter::DevRxBacklogDrops);
+            self.recycle(frame);
+        }
+    }
+
     /// Frames waiting in the receive backlog (the driver should poll again without blocking
     /// while there are any).
     pub fn rx_backlog_len(&self) -> usize {
@@ -97,6 +135,7 @@ mod tests {
             mtu: 1500,
             checksum_offload: false,
             gateway: None,
+            loopback: false,
         });
         (stack, iface)
     }

@@ -534,7 +534,8 @@ impl Tcb {
             self.restart_rto(now);
             // Segments, as Linux counts them (here: the bytes acknowledged in MSS-sized units).
             let segments = data.div_ceil(self.mss.max(1));
-            env.counters.add(Counter::TcpExtTCPDelivered, segments as u64);
+            env.counters
+                .add(Counter::TcpExtTCPDelivered, segments as u64);
             if self.send.is_empty() {
                 self.send.release_if_empty();
             }

@@ -80,6 +80,7 @@ impl NetDriver {
                 mtu: iface.device.mtu(),
                 checksum_offload: caps.rx_checksum_offload && caps.tx_checksum_offload,
                 gateway: iface.gateway,
+                loopback: caps.loops_back,
             });
             nics.push(Nic::new(iface.device, setup.poll_budget, reactor)?);
         }

@@ -29,6 +29,7 @@ fn stack(mac: EthernetAddress, ip: Ipv4Addr, offload: bool) -> Stack {
         mtu: 1500,
         checksum_offload: offload,
         gateway: None,
+        loopback: false,
     });
     s
 }
