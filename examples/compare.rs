@@ -17,6 +17,10 @@
 //!
 //! Each figure is the best of five timed runs, each sized (after a calibration run) to take
 //! about [`RUN_TIME`]; every run uses a new runtime.
+//!
+//! For profilers, `--only WORKLOAD --on CONTENDER --iters N` runs one workload once with a fixed
+//! count, e.g. `valgrind --tool=cachegrind --cache-sim=no target/release/examples/compare --only
+//! ping_pong --on sockeye --iters 20000`.
 
 #[path = "../benches/workloads/mod.rs"]
 mod workloads;
@@ -250,15 +254,82 @@ fn machine() -> String {
     format!("{model}, {cores} CPUs, Linux {}", kernel.trim())
 }
 
+const USAGE: &str = "usage: compare [--json]\n       compare --only WORKLOAD --on CONTENDER --iters N\n\
+    (WORKLOAD: bulk, ping_pong, connection_rate, http, many; CONTENDER: sockeye, tokio, smoltcp)";
+
+/// `--only`: one workload on one contender with a fixed count (for profilers: `perf record`,
+/// `valgrind --tool=cachegrind`); prints the time and the rate. `many` takes the number of
+/// connections as its count.
+fn only(workload: &str, contender: &str, iters: u64) -> io::Result<String> {
+    let took = match (workload, contender) {
+        ("many", "sockeye") => {
+            return Ok(
+                Sockeye::block_on(many::many::<Sockeye>(iters as usize))?.describe("sockeye")
+            );
+        }
+        ("many", "tokio") => {
+            return Ok(Tokio::block_on(many::many::<Tokio>(iters as usize))?.describe("tokio"));
+        }
+        ("bulk", "sockeye") => Sockeye::block_on(tcp::bulk::<Sockeye>(iters)),
+        ("bulk", "tokio") => Tokio::block_on(tcp::bulk::<Tokio>(iters)),
+        ("bulk", "smoltcp") => smoltcp_lo::bulk(iters),
+        ("ping_pong", "sockeye") => Sockeye::block_on(tcp::ping_pong::<Sockeye>(iters)),
+        ("ping_pong", "tokio") => Tokio::block_on(tcp::ping_pong::<Tokio>(iters)),
+        ("ping_pong", "smoltcp") => smoltcp_lo::ping_pong(iters),
+        ("connection_rate", "sockeye") => Sockeye::block_on(tcp::connection_rate::<Sockeye>(iters)),
+        ("connection_rate", "tokio") => Tokio::block_on(tcp::connection_rate::<Tokio>(iters)),
+        ("connection_rate", "smoltcp") => smoltcp_lo::connection_rate(iters),
+        ("http", "sockeye") => Sockeye::block_on(tcp::http::<Sockeye>(iters)),
+        ("http", "tokio") => Tokio::block_on(tcp::http::<Tokio>(iters)),
+        _ => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("no workload {workload:?} on {contender:?}\n{USAGE}"),
+            ));
+        }
+    }?;
+    Ok(format!(
+        "{workload} on {contender}: {iters} iterations in {:.3} s ({:.0} per second)",
+        took.as_secs_f64(),
+        iters as f64 / took.as_secs_f64()
+    ))
+}
+
 fn main() -> ExitCode {
     let mut as_json = false;
-    for arg in std::env::args().skip(1) {
+    let (mut workload, mut contender, mut iters) = (None, None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--json" => as_json = true,
+            "--only" => workload = args.next(),
+            "--on" => contender = args.next(),
+            "--iters" => iters = args.next().and_then(|n| n.parse::<u64>().ok()),
             _ => {
-                eprintln!("usage: compare [--json]  (unknown argument {arg:?})");
+                eprintln!("unknown argument {arg:?}\n{USAGE}");
                 return ExitCode::from(2);
             }
+        }
+    }
+    match (workload, contender, iters) {
+        (None, None, None) => {}
+        (Some(w), Some(c), Some(n)) if n > 0 && !as_json => {
+            return match only(&w, &c, n) {
+                Ok(line) => {
+                    println!("{line}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {
+            eprintln!(
+                "--only, --on and --iters (a positive count) go together, without --json\n{USAGE}"
+            );
+            return ExitCode::from(2);
         }
     }
     let mut failed = false;
