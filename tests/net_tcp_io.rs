@@ -43,6 +43,36 @@ async fn partial_reads_take_what_is_there() {
     .await;
 }
 
+/// A read into a large uninitialised buffer (as hyper lends) initialises only the bytes it
+/// reads, not the whole buffer, and a read with nothing ready initialises at most one byte.
+#[sockeye::test]
+async fn a_read_into_an_uninitialised_buffer_initialises_only_what_it_reads() {
+    use std::mem::MaybeUninit;
+    use std::pin::Pin;
+    use std::task::Poll;
+
+    use sockeye::io::{AsyncRead, ReadBuf};
+
+    guard(async {
+        let (mut client, mut server) = pair().await;
+        let mut storage = vec![MaybeUninit::<u8>::uninit(); 64 * 1024];
+        let mut buf = ReadBuf::uninit(&mut storage);
+        let pending = std::future::poll_fn(|cx| {
+            Poll::Ready(Pin::new(&mut server).poll_read(cx, &mut buf).is_pending())
+        })
+        .await;
+        assert!(pending, "nothing to read yet");
+        assert!(buf.initialized().len() <= 1, "{}", buf.initialized().len());
+        client.write_all(b"hello").await.unwrap();
+        std::future::poll_fn(|cx| Pin::new(&mut server).poll_read(cx, &mut buf))
+            .await
+            .unwrap();
+        assert_eq!(buf.filled(), b"hello");
+        assert_eq!(buf.initialized().len(), 5);
+    })
+    .await;
+}
+
 #[sockeye::test]
 async fn partial_writes_take_what_fits() {
     guard(async {

@@ -101,6 +101,11 @@ impl Stack {
         }
     }
 
+    /// Bytes a read would return now: the in-order data in the receive buffer (`FIONREAD`).
+    pub fn tcp_recv_queued(&mut self, h: SocketHandle) -> io::Result<usize> {
+        Ok(self.tcp.conn(h)?.recv.len())
+    }
+
     /// Copies buffered bytes into `buf` without consuming them (`recv` with `MSG_PEEK`). Returns
     /// like [`Stack::tcp_poll_read`]: `Ok(0)` after the peer's FIN once nothing is buffered, the
     /// connection's error once, `Pending` (waker stored) while there is nothing to see yet.

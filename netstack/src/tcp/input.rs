@@ -35,7 +35,8 @@ use crate::wire::SeqNumber;
 use crate::wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
 
 /// How long after data last arrived an emptied receive buffer gives its memory back (while
-/// data keeps coming, reads keep the memory, so a stream does not reallocate per read).
+/// data keeps coming, reads keep the memory, so a stream does not reallocate per read); an
+/// emptied send buffer is kept at least this long after it emptied, for the same reason.
 pub(crate) const RECV_RELEASE_IDLE: Duration = Duration::from_secs(1);
 
 /// A segment shorter than `rcv_mss` awaits its ACK (Linux's `ICSK_ACK_PUSHED`).
@@ -536,8 +537,11 @@ impl Tcb {
             let segments = data.div_ceil(self.mss.max(1));
             env.counters
                 .add(Counter::TcpExtTCPDelivered, segments as u64);
-            if self.send.is_empty() {
-                self.send.release_if_empty();
+            if self.send.is_empty() && self.timers.release.is_none() {
+                // Everything acknowledged: the memory goes back when the release timer fires,
+                // not now, or request/response traffic would allocate (and zero) the buffer
+                // again at every write.
+                self.timers.release = Some(now + RECV_RELEASE_IDLE);
             }
             self.wake_writer_if_room();
         } else if !sack

@@ -14,8 +14,10 @@
 //!   build or rebuild a segment straight into a frame buffer, and drops acknowledged bytes from the
 //!   front ([`Ring::consume`]).
 
-/// Smallest storage allocated on first use.
-const MIN_ALLOC: usize = 4096;
+/// Smallest storage allocated on first use. Small, so that a connection carrying a few bytes
+/// (a request, an echo) allocates and zeroes 512 bytes rather than pages; a bulk writer's first
+/// write asks for its own size at once, and doubling makes later growth rare.
+const MIN_ALLOC: usize = 512;
 
 /// A bounded ring of bytes.
 #[derive(Debug, Default)]

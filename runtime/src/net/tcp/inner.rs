@@ -108,6 +108,25 @@ impl Conn {
         self.poll_with(Dir::Read, cx, |s, _, h, own| s.tcp_poll_read(h, own, buf))
     }
 
+    /// Reads into the unfilled part of `buf`, initialising (zeroing) only as many of its bytes
+    /// as the stack has ready to read (one when none, to learn of the end of the stream or an
+    /// error): a reader lending a large uninitialised buffer (hyper lends up to ~400 KiB) does not
+    /// pay for zeroing it at every read. Returns the number of bytes read.
+    pub(crate) fn poll_read_buf(
+        &self,
+        cx: Option<&mut Context<'_>>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
+        if let Some(e) = self.deferred.take() {
+            return Poll::Ready(Err(e));
+        }
+        self.poll_with(Dir::Read, cx, |s, _, h, own| {
+            let ready = s.tcp_recv_queued(h)?;
+            let dst = buf.initialize_unfilled_to(buf.remaining().min(ready.max(1)));
+            s.tcp_poll_read(h, own, dst)
+        })
+    }
+
     pub(crate) fn poll_peek(
         &self,
         cx: Option<&mut Context<'_>>,

@@ -345,14 +345,13 @@ fn ready_now<T>(poll: Poll<io::Result<T>>) -> io::Result<T> {
     }
 }
 
-/// Reads into the unfilled part of `buf`.
+/// Reads into the unfilled part of `buf` (zeroing no more of it than the bytes ready).
 pub(crate) fn poll_read_buf(
     conn: &Conn,
     cx: &mut Context<'_>,
     buf: &mut ReadBuf<'_>,
 ) -> Poll<io::Result<()>> {
-    let dst = buf.initialize_unfilled();
-    let n = std::task::ready!(conn.poll_read(Some(cx), dst))?;
+    let n = std::task::ready!(conn.poll_read_buf(Some(cx), buf))?;
     buf.advance(n);
     Poll::Ready(Ok(()))
 }
