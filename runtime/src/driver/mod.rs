@@ -64,6 +64,10 @@ pub(crate) struct NetDriver {
     blocked: Cell<bool>,
     /// The capture path the builder or `SOCKEYE_CAPTURE` asked for, or the last switch.
     capture_path: RefCell<Option<PathBuf>>,
+    /// The stack's time for this turn of the executor: read once by [`NetDriver::poll`] (or
+    /// the first socket call after a wait) and shared by every socket call until the next
+    /// poll, like Linux's per-softirq `tcp_clock_cache`. Forgotten before the executor blocks.
+    tick: Cell<Option<sockeye_netstack::Instant>>,
 }
 
 impl NetDriver {
@@ -92,6 +96,7 @@ impl NetDriver {
             busy_left: Cell::new(0),
             blocked: Cell::new(false),
             capture_path: RefCell::new(None),
+            tick: Cell::new(None),
         };
         if let Some(path) = setup.capture {
             driver.start_capture(&path)?;
@@ -99,8 +104,23 @@ impl NetDriver {
         Ok(driver)
     }
 
-    /// The stack's notion of now: the time since the driver started.
+    /// The stack's notion of now (the time since the driver started), as of this turn.
     pub(crate) fn now(&self) -> sockeye_netstack::Instant {
+        match self.tick.get() {
+            Some(t) => t,
+            None => self.refresh(),
+        }
+    }
+
+    /// Reads the clock for a new turn.
+    fn refresh(&self) -> sockeye_netstack::Instant {
+        let t = self.read_clock();
+        self.tick.set(Some(t));
+        t
+    }
+
+    /// The clock, read now.
+    fn read_clock(&self) -> sockeye_netstack::Instant {
         let micros = self.origin.elapsed().as_micros();
         sockeye_netstack::Instant::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
     }
@@ -120,6 +140,8 @@ impl NetDriver {
     /// One turn of the network: receive, timers and transmit, device flushes (see the module
     /// docs). Returns how many frames were received.
     pub(crate) fn poll(&self) -> usize {
+        // A new turn: the clock is read again (lazily, by the first step that needs it).
+        self.tick.set(None);
         let mut stack = self.stack.borrow_mut();
         let mut nics = self.nics.borrow_mut();
         let mut now = None;
@@ -171,6 +193,8 @@ impl NetDriver {
         if self.busy_left.get() > 0 {
             return Some(Duration::ZERO);
         }
+        // The executor may block now: the next socket call reads the clock again.
+        self.tick.set(None);
         let stack = self.stack.borrow();
         let nics = self.nics.borrow();
         let waiting = stack.rx_backlog_len() > 0 || nics.iter().any(|n| n.device().rx_pending());
@@ -179,7 +203,7 @@ impl NetDriver {
         }
         let mut timeout = stack
             .poll_at()
-            .map(|at| at.saturating_duration_since(self.now()));
+            .map(|at| at.saturating_duration_since(self.read_clock()));
         for nic in nics.iter() {
             if let Some(d) = nic.device().next_poll_in() {
                 timeout = Some(timeout.map_or(d, |t| t.min(d)));
