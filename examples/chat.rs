@@ -42,9 +42,6 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     common::run(&args.net, |env| async move {
-        if env.self_test {
-            env.check_self_test_device()?;
-        }
         let listener = TcpListener::bind(env.listen_addr(6142)).await?;
         let addr = listener.local_addr()?;
         if env.self_test {

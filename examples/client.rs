@@ -148,7 +148,6 @@ async fn run_mode(env: &Env, args: &Args, mode: Mode) -> Result<(), BoxError> {
     let target = match args.target {
         Some(target) => target,
         None => {
-            env.check_self_test_device()?;
             let listener = TcpListener::bind(env.listen_addr(0)).await?;
             let addr = listener.local_addr()?;
             server = Some(match mode {

@@ -49,9 +49,6 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     common::run(&args.net, |env| async move {
-        if env.self_test {
-            env.check_self_test_device()?;
-        }
         let listener = TcpListener::bind(env.listen_addr(8080)).await?;
         let addr = listener.local_addr()?;
         if env.self_test {
@@ -93,7 +90,7 @@ async fn self_test(addr: SocketAddr, bytes: u64, clients: usize) -> Result<(), B
         &body[..] == http_app::HELLO.as_bytes(),
         "GET / answered another text",
     )?;
-    println!("GET /             -> 200, {} bytes of text", body.len());
+    show("GET /", format!("200, {} bytes of text", body.len()));
 
     let start = Instant::now();
     let response = client.get(&format!("/bytes/{bytes}")).await?;
@@ -105,9 +102,12 @@ async fn self_test(addr: SocketAddr, bytes: u64, clients: usize) -> Result<(), B
     http_app::read_body(response.into_body(), |piece| checker.update(piece)).await?;
     checker.finish(bytes)?;
     let secs = start.elapsed().as_secs_f64();
-    println!(
-        "GET /bytes/{bytes} -> 200, {bytes} bytes, every byte (i % 251): {:.1} Mbit/s",
-        common::mbit_per_s(bytes, secs)
+    show(
+        &format!("GET /bytes/{bytes}"),
+        format!(
+            "200, {bytes} bytes, every byte (i % 251): {:.1} Mbit/s",
+            common::mbit_per_s(bytes, secs)
+        ),
     );
 
     let start = Instant::now();
@@ -122,9 +122,12 @@ async fn self_test(addr: SocketAddr, bytes: u64, clients: usize) -> Result<(), B
     http_app::read_body(response.into_body(), |piece| checker.update(piece)).await?;
     checker.finish(bytes)?;
     let secs = start.elapsed().as_secs_f64();
-    println!(
-        "POST /echo        -> 200, {bytes} bytes sent and echoed back intact: {:.1} Mbit/s each way",
-        common::mbit_per_s(bytes, secs)
+    show(
+        "POST /echo",
+        format!(
+            "200, {bytes} bytes sent and echoed back intact: {:.1} Mbit/s each way",
+            common::mbit_per_s(bytes, secs)
+        ),
     );
 
     let response = client.get("/nowhere").await?;
@@ -133,7 +136,7 @@ async fn self_test(addr: SocketAddr, bytes: u64, clients: usize) -> Result<(), B
         "GET /nowhere did not answer 404",
     )?;
     http_app::body_bytes(response.into_body()).await?;
-    println!("GET /nowhere      -> 404");
+    show("GET /nowhere", "404");
 
     const REQUESTS: usize = 20;
     let start = Instant::now();
@@ -144,10 +147,12 @@ async fn self_test(addr: SocketAddr, bytes: u64, clients: usize) -> Result<(), B
         task.await??;
     }
     let secs = start.elapsed().as_secs_f64();
-    println!(
-        "{clients} clients at once, {REQUESTS} keep-alive GET /bytes/1000 each -> all 200 and \
-         intact: {:.0} requests/s",
-        (clients * REQUESTS) as f64 / secs
+    show(
+        &format!("{clients} x {REQUESTS} GET /bytes/1000"),
+        format!(
+            "{clients} keep-alive clients at once: all 200 and intact, {:.0} requests/s",
+            (clients * REQUESTS) as f64 / secs
+        ),
     );
 
     let response = client.get("/stats").await?;
@@ -165,13 +170,21 @@ async fn self_test(addr: SocketAddr, bytes: u64, clients: usize) -> Result<(), B
         format!("/stats shows {passive} passive opens"),
     )?;
     check(listeners >= 1, "/stats shows no listener")?;
-    println!(
-        "GET /stats        -> 200, JSON: {} counters, {listeners} listener(s), {sockets} socket(s), \
+    show(
+        "GET /stats",
+        format!(
+            "200, JSON: {} counters, {listeners} listener(s), {sockets} socket(s), \
          TcpPassiveOpens {passive}",
-        stats["counters"].as_object().map_or(0, |o| o.len())
+            stats["counters"].as_object().map_or(0, |o| o.len())
+        ),
     );
     println!("self-test passed; the stack's counters:");
     Ok(())
+}
+
+/// Prints one request and what came of it, in columns (the request padded to 24 characters).
+fn show(request: &str, result: impl std::fmt::Display) {
+    println!("{request:<24} -> {result}");
 }
 
 /// One keep-alive client sending `requests` small GETs.

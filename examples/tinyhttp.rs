@@ -39,9 +39,6 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     common::run(&args.net, |env| async move {
-        if env.self_test {
-            env.check_self_test_device()?;
-        }
         let listener = TcpListener::bind(env.listen_addr(8080)).await?;
         let addr = listener.local_addr()?;
         if env.self_test {

@@ -170,3 +170,43 @@ fn udp_with_the_kernel() {
         }));
     });
 }
+
+/// On a TAP the stack reaches its own address without the link (the kernel never sees that
+/// traffic, as with Linux's `lo`), while the kernel, on the same link, is still reachable.
+#[test]
+fn sockeye_talks_to_itself_over_a_tap() {
+    if !common::can_run("sockeye_talks_to_itself_over_a_tap", &["ip"]) {
+        return;
+    }
+    common::in_netns(|| {
+        let rt = runtime_on_tap("sknet3");
+        rt.block_on(guard(async {
+            let listener = TcpListener::bind((STACK_IP, 7300)).await.unwrap();
+            let server = sockeye::spawn(async move {
+                let (mut stream, peer) = listener.accept().await.unwrap();
+                let (mut r, mut w) = stream.split();
+                sockeye::io::copy(&mut r, &mut w).await.unwrap();
+                w.shutdown().await.unwrap();
+                peer
+            });
+            let mut client = TcpStream::connect((STACK_IP, 7300)).await.unwrap();
+            let data = pattern(LEN, 33);
+            let (mut r, mut w) = client.split();
+            let write = async {
+                w.write_all(&data).await.unwrap();
+                w.shutdown().await.unwrap();
+            };
+            let mut got = Vec::new();
+            let (_, read) = sockeye::join!(write, r.read_to_end(&mut got));
+            read.unwrap();
+            assert!(got == data, "the echo differs");
+            assert_eq!(server.await.unwrap(), client.local_addr().unwrap());
+            let counters = sockeye::stack::counters();
+            assert_eq!(counters.by_name("DevArpOut"), Some(0), "{counters}");
+            assert_eq!(counters.by_name("TcpRetransSegs"), Some(0), "{counters}");
+            // The kernel is still there: a datagram to it goes out on the link.
+            let socket = UdpSocket::bind((STACK_IP, 0)).await.unwrap();
+            socket.send_to(b"hello", (KERNEL_IP, 9)).await.unwrap();
+        }));
+    });
+}

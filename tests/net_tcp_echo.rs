@@ -95,3 +95,29 @@ async fn many_echo_clients_at_once() {
     })
     .await;
 }
+
+/// 64 connects started at once on a fresh runtime, before the stack has resolved its own address:
+/// every SYN waits in the ARP queue (Linux's `unres_qlen`, 101) instead of being dropped and
+/// retransmitted a second later.
+#[sockeye::test]
+async fn a_burst_of_connects_at_start_up_loses_no_syn() {
+    guard(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let clients: Vec<_> = (0..64)
+            .map(|_| sockeye::spawn(async move { TcpStream::connect(addr).await.unwrap() }))
+            .collect();
+        let mut accepted = Vec::new();
+        for _ in 0..64 {
+            accepted.push(listener.accept().await.unwrap());
+        }
+        for c in clients {
+            c.await.unwrap();
+        }
+        let counters = sockeye::stack::counters();
+        assert_eq!(counters.by_name("DevArpDrops"), Some(0));
+        assert_eq!(counters.by_name("TcpExtTCPSynRetrans"), Some(0));
+        assert_eq!(counters.by_name("TcpActiveOpens"), Some(64));
+    })
+    .await;
+}

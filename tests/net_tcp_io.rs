@@ -43,6 +43,36 @@ async fn partial_reads_take_what_is_there() {
     .await;
 }
 
+/// A read into a large uninitialised buffer (as hyper lends) initialises only the bytes it
+/// reads, not the whole buffer, and a read with nothing ready initialises at most one byte.
+#[sockeye::test]
+async fn a_read_into_an_uninitialised_buffer_initialises_only_what_it_reads() {
+    use std::mem::MaybeUninit;
+    use std::pin::Pin;
+    use std::task::Poll;
+
+    use sockeye::io::{AsyncRead, ReadBuf};
+
+    guard(async {
+        let (mut client, mut server) = pair().await;
+        let mut storage = vec![MaybeUninit::<u8>::uninit(); 64 * 1024];
+        let mut buf = ReadBuf::uninit(&mut storage);
+        let pending = std::future::poll_fn(|cx| {
+            Poll::Ready(Pin::new(&mut server).poll_read(cx, &mut buf).is_pending())
+        })
+        .await;
+        assert!(pending, "nothing to read yet");
+        assert!(buf.initialized().len() <= 1, "{}", buf.initialized().len());
+        client.write_all(b"hello").await.unwrap();
+        std::future::poll_fn(|cx| Pin::new(&mut server).poll_read(cx, &mut buf))
+            .await
+            .unwrap();
+        assert_eq!(buf.filled(), b"hello");
+        assert_eq!(buf.initialized().len(), 5);
+    })
+    .await;
+}
+
 #[sockeye::test]
 async fn partial_writes_take_what_fits() {
     guard(async {
@@ -112,6 +142,43 @@ async fn a_graceful_drop_is_a_fin() {
             sockeye::time::sleep(Duration::from_millis(1)).await;
         };
         assert!(table.to_string().contains("TIME-WAIT"), "{table}");
+    })
+    .await;
+}
+
+#[sockeye::test]
+async fn take_error_reports_a_reset_once_and_async_io_reads() {
+    guard(async {
+        let (client, server) = pair().await;
+        // async_io: waits until the peer's bytes are there, then try_read takes them.
+        let writer = sockeye::spawn(async move {
+            sockeye::time::sleep(Duration::from_millis(5)).await;
+            let mut server = server;
+            server.write_all(b"hi").await.unwrap();
+            server
+        });
+        let mut buf = [0; 8];
+        let n = client
+            .async_io(sockeye::io::Interest::READABLE, || {
+                client.try_read(&mut buf)
+            })
+            .await
+            .unwrap();
+        assert_eq!(&buf[..n], b"hi");
+        assert!(client.take_error().unwrap().is_none());
+        // The server resets: the error waits in the socket until taken, once.
+        let server = writer.await.unwrap();
+        server.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(server);
+        client.readable().await.unwrap();
+        let e = client.take_error().unwrap().expect("the reset");
+        assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset);
+        assert!(client.take_error().unwrap().is_none());
+        // Taken, it is no longer returned by a read: end of stream, as on Linux.
+        let mut client = client;
+        assert_eq!(client.read(&mut buf).await.unwrap(), 0);
+        let socket = TcpSocket::new_v4().unwrap();
+        assert!(socket.take_error().unwrap().is_none());
     })
     .await;
 }

@@ -127,3 +127,81 @@ async fn udp_errors() {
     })
     .await;
 }
+
+#[sockeye::test]
+async fn peeks_buf_mut_receives_take_error_and_async_io() {
+    guard(async {
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+        let mut buf = [0; 16];
+        assert_eq!(
+            b.try_peek(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        assert_eq!(
+            b.try_peek_sender().unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        a.send_to(b"first", b_addr).await.unwrap();
+        a.send_to(b"second", b_addr).await.unwrap();
+        // Peeks leave the datagram queued, whatever form they take.
+        assert_eq!(b.peek_sender().await.unwrap(), a_addr);
+        assert_eq!(b.try_peek_sender().unwrap(), a_addr);
+        let n = b.peek(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"first");
+        let mut short = [0; 3];
+        assert_eq!(b.try_peek(&mut short).unwrap(), 3);
+        assert_eq!(&short, b"fir");
+        assert_eq!(b.try_peek_from(&mut buf).unwrap(), (5, a_addr));
+        // Receives into a BufMut append after what it holds.
+        let mut v = b"> ".to_vec();
+        assert_eq!(b.recv_buf(&mut v).await.unwrap(), 5);
+        assert_eq!(v, b"> first");
+        let mut v = Vec::with_capacity(64);
+        assert_eq!(b.try_recv_buf_from(&mut v).unwrap(), (6, a_addr));
+        assert_eq!(v, b"second");
+        assert_eq!(
+            b.try_recv_buf(&mut v).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        assert!(b.take_error().unwrap().is_none());
+        // async_io waits for readiness and retries on WouldBlock.
+        let sender = sockeye::spawn(async move {
+            sockeye::time::sleep(std::time::Duration::from_millis(5)).await;
+            a.send_to(b"late", b_addr).await.unwrap();
+            a
+        });
+        let mut v = Vec::with_capacity(64);
+        let (n, from) = b
+            .async_io(sockeye::io::Interest::READABLE, || {
+                b.try_recv_buf_from(&mut v)
+            })
+            .await
+            .unwrap();
+        assert_eq!((n, from, &v[..]), (4, a_addr, &b"late"[..]));
+        let _a = sender.await.unwrap();
+    })
+    .await;
+}
+
+#[sockeye::test]
+async fn a_connected_socket_learns_the_port_is_closed() {
+    guard(async {
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let closed = {
+            let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            b.local_addr().unwrap()
+        };
+        a.connect(closed).await.unwrap();
+        a.send(b"anyone?").await.unwrap();
+        // The stack answers itself with ICMP port unreachable, as Linux's loopback does.
+        let mut buf = [0; 16];
+        assert_eq!(
+            a.recv(&mut buf).await.unwrap_err().kind(),
+            ErrorKind::ConnectionRefused
+        );
+        assert!(a.take_error().unwrap().is_none(), "reported once");
+    })
+    .await;
+}

@@ -104,21 +104,6 @@ impl Env {
         SocketAddr::V4(SocketAddrV4::new(self.ip, port))
     }
 
-    /// `Ok` when a self-test can reach this stack's own servers: only on the in-process
-    /// loopback (on another device the stack does not deliver to its own address; it would
-    /// ask the link for it with ARP).
-    pub fn check_self_test_device(&self) -> Result<(), BoxError> {
-        check(
-            self.loopback,
-            format!(
-                "--self-test connects to this stack's own servers, which works only on the \
-                 in-process loopback, not on {}; drop --nic, or reach the server from the \
-                 other side of the link",
-                self.nic
-            ),
-        )
-    }
-
     /// Where to listen: the stack's address with `--port`, or with `default_port`.
     pub fn listen_addr(&self, default_port: u16) -> SocketAddr {
         self.addr(self.port.unwrap_or(default_port))

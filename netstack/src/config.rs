@@ -233,8 +233,12 @@ fn prefix_ok(name: &str, prefix: &str) -> bool {
 settings! {
     /// Upper bound of every listener's accept queue (`listen(2)` backlogs are clamped to it).
     somaxconn: u32 = 4096, "net.core";
-    /// Frames the device receive backlog holds before dropping (per interface).
+    /// Frames the receive backlog holds before dropping (one backlog per stack, as Linux has
+    /// one per CPU).
     netdev_max_backlog: u32 = 1000, "net.core", check = |v: &u32| *v > 0;
+    /// Frames one receive tick processes before timers, transmit and tasks get their turn
+    /// (the rest wait in the backlog).
+    netdev_budget: u32 = 300, "net.core", check = |v: &u32| *v > 0;
     /// Frames the transmit queue holds (per interface). On Linux this is a device setting
     /// (`ip link set dev X txqueuelen N`), not a sysctl.
     txqueuelen: u32 = 1000, "net.core", check = |v: &u32| *v > 0;
@@ -310,6 +314,10 @@ settings! {
     /// Restart from the initial window when sending resumes after more than an RTO without
     /// sending (RFC 5681 section 4.1).
     tcp_slow_start_after_idle: bool = true, "net.ipv4";
+    /// HyStart++ (RFC 9406) in the initial slow start: leave it when the RTT grows, before
+    /// losses end it (sockeye's own setting; Linux's CUBIC has the older HyStart, a module
+    /// parameter).
+    tcp_hystart: bool = true, "net.ipv4";
     /// Initial congestion window in segments (RFC 6928; a route option on Linux).
     tcp_init_cwnd: u32 = 10, "net.ipv4", check = |v: &u32| *v > 0;
 }

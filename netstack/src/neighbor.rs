@@ -3,8 +3,9 @@
 //!
 //! States (Linux `NUD_*`):
 //! - **INCOMPLETE**: a request is out. Packets for the neighbour wait in a queue bounded to
-//!   [`PENDING_PER_NEIGHBOR`] packets (Linux bounds it by bytes, `unres_qlen_bytes`; the oldest
-//!   packet is dropped first, as Linux does). The request is retried every
+//!   [`PENDING_PER_NEIGHBOR`] packets (Linux's `unres_qlen` default; Linux bounds it by bytes,
+//!   `unres_qlen_bytes`, whose default makes those 101 packets; the oldest packet is dropped
+//!   first, as Linux does). The request is retried every
 //!   [`RETRANS_TIME`] up to [`MAX_PROBES`] times (`mcast_solicit`, `retrans_time_ms`); then the
 //!   entry fails, its packets are dropped and counted, and the next packet starts over.
 //! - **REACHABLE**: resolved recently (a reply, or a request from the neighbour); used as is for
@@ -24,8 +25,10 @@ use std::time::Duration;
 use crate::time::Instant;
 use crate::wire::ethernet::EthernetAddress;
 
-/// Packets queued per unresolved neighbour.
-pub const PENDING_PER_NEIGHBOR: usize = 8;
+/// Packets queued per unresolved neighbour: Linux's `unres_qlen` default, what its
+/// `unres_qlen_bytes` default (212,992) holds of full-sized frames. Fewer makes a burst of
+/// connects at start-up (before the first ARP reply) lose SYNs and wait a whole 1 s SYN timeout.
+pub const PENDING_PER_NEIGHBOR: usize = 101;
 /// Interval between ARP requests for an unresolved neighbour.
 pub const RETRANS_TIME: Duration = Duration::from_secs(1);
 /// Requests sent before resolution fails.

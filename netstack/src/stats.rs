@@ -90,6 +90,12 @@ counters! {
         TcpExtTCPToZeroWindowAdv, TcpExtTCPFromZeroWindowAdv, TcpExtTCPWantZeroWindowAdv,
         TcpExtTCPOrigDataSent, TcpExtTCPSynRetrans, TcpExtTCPKeepAlive, TcpExtTCPDelivered,
         TcpExtTCPRetransFail, TcpExtTCPWinProbe, TcpExtTCPRcvCoalesce, TcpExtTCPAutoCorking,
+        /// ICMP errors for a connection whose quoted sequence number was outside its window.
+        TcpExtOutOfWindowIcmps,
+        /// Initial slow starts HyStart++ ended on a growing RTT.
+        TcpExtTCPHystartDelayDetect,
+        /// The congestion windows (segments) at those exits, summed.
+        TcpExtTCPHystartDelayCwnd,
     }
     "IpExt" {
         /// Fragments that partly overlapped data already received: the datagram is dropped

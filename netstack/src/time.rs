@@ -5,44 +5,94 @@
 //! are `std::time::Duration`.
 
 use std::fmt;
+use std::num::NonZeroU64;
 use std::ops::{Add, AddAssign, Sub};
 use std::time::Duration;
 
 /// A point in time, in microseconds since the caller's origin.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+///
+/// Stored as microseconds + 1 in a `NonZeroU64`, so that `Option<Instant>` is as small as an
+/// `Instant` (8 bytes): a connection keeps a dozen optional deadlines. The latest representable
+/// instant is `u64::MAX - 1` microseconds (about 584,000 years); arithmetic saturates there.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Instant {
-    micros: u64,
+    /// `micros + 1`.
+    stamp: NonZeroU64,
+}
+
+impl Default for Instant {
+    /// The origin.
+    fn default() -> Instant {
+        Instant::ZERO
+    }
 }
 
 impl Instant {
     /// The origin.
-    pub const ZERO: Instant = Instant { micros: 0 };
+    pub const ZERO: Instant = Instant::from_micros(0);
 
-    /// An instant `micros` microseconds after the origin.
+    /// An instant `micros` microseconds after the origin (saturating at the latest instant).
     pub const fn from_micros(micros: u64) -> Instant {
-        Instant { micros }
+        let stamp = if micros == u64::MAX {
+            u64::MAX
+        } else {
+            micros + 1
+        };
+        match NonZeroU64::new(stamp) {
+            Some(stamp) => Instant { stamp },
+            None => unreachable!(),
+        }
     }
 
     /// An instant `millis` milliseconds after the origin.
     pub const fn from_millis(millis: u64) -> Instant {
-        Instant {
-            micros: millis.saturating_mul(1000),
-        }
+        Instant::from_micros(millis.saturating_mul(1000))
     }
 
     /// Microseconds since the origin.
     pub const fn total_micros(self) -> u64 {
-        self.micros
+        self.stamp.get() - 1
     }
 
     /// Milliseconds since the origin (rounded down).
     pub const fn total_millis(self) -> u64 {
-        self.micros / 1000
+        self.total_micros() / 1000
     }
 
     /// Time from `earlier` to `self`, zero if `earlier` is later.
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        Duration::from_micros(self.micros.saturating_sub(earlier.micros))
+        Duration::from_micros(self.stamp.get().saturating_sub(earlier.stamp.get()))
+    }
+}
+
+/// An optional `Duration` in 8 bytes (nanoseconds, `u64::MAX` for none) instead of 16: RTT
+/// fields that every connection carries.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct OptDuration(u64);
+
+impl OptDuration {
+    /// No value.
+    pub(crate) const NONE: OptDuration = OptDuration(u64::MAX);
+
+    /// `d`, saturating just below 584 years.
+    pub(crate) fn some(d: Duration) -> OptDuration {
+        OptDuration(
+            u64::try_from(d.as_nanos())
+                .unwrap_or(u64::MAX)
+                .min(u64::MAX - 1),
+        )
+    }
+
+    /// The value, if any.
+    pub(crate) fn get(self) -> Option<Duration> {
+        (self.0 != u64::MAX).then(|| Duration::from_nanos(self.0))
+    }
+}
+
+impl Default for OptDuration {
+    /// No value.
+    fn default() -> OptDuration {
+        OptDuration::NONE
     }
 }
 
@@ -54,9 +104,7 @@ impl Add<Duration> for Instant {
     type Output = Instant;
 
     fn add(self, rhs: Duration) -> Instant {
-        Instant {
-            micros: self.micros.saturating_add(micros_of(rhs)),
-        }
+        Instant::from_micros(self.total_micros().saturating_add(micros_of(rhs)))
     }
 }
 
@@ -70,9 +118,7 @@ impl Sub<Duration> for Instant {
     type Output = Instant;
 
     fn sub(self, rhs: Duration) -> Instant {
-        Instant {
-            micros: self.micros.saturating_sub(micros_of(rhs)),
-        }
+        Instant::from_micros(self.total_micros().saturating_sub(micros_of(rhs)))
     }
 }
 
@@ -89,8 +135,8 @@ impl fmt::Debug for Instant {
         write!(
             f,
             "{}.{:06}s",
-            self.micros / 1_000_000,
-            self.micros % 1_000_000
+            self.total_micros() / 1_000_000,
+            self.total_micros() % 1_000_000
         )
     }
 }
@@ -117,6 +163,9 @@ mod tests {
             Instant::from_micros(u64::MAX) + Duration::from_secs(1),
             Instant::from_micros(u64::MAX)
         );
+        assert_eq!(size_of::<Option<Instant>>(), 8);
+        assert!(Instant::from_micros(3) < Instant::from_micros(4));
+        assert_eq!(Instant::default(), Instant::ZERO);
         assert_eq!(
             format!("{:?}", Instant::from_micros(1_500_000)),
             "1.500000s"

@@ -184,6 +184,8 @@ pub(crate) struct UdpSocket {
     pub(crate) queued_on: u64,
     pub(crate) reader: Option<Waker>,
     pub(crate) writer: Option<Waker>,
+    /// An ICMP error for the connected peer (`SO_ERROR`), for the next call.
+    pub(crate) error: Option<std::io::ErrorKind>,
 }
 
 impl UdpSocket {
@@ -200,6 +202,7 @@ impl UdpSocket {
             queued_on: 0,
             reader: None,
             writer: None,
+            error: None,
         }
     }
 

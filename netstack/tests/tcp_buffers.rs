@@ -275,9 +275,9 @@ fn a_blocked_writer_is_woken_per_third_of_the_buffer_not_per_ack() {
 }
 
 /// Buffers are allocated when first needed and given back when empty: after an exchange both
-/// ways, the send buffers are released once acknowledged and the receive buffers a second
-/// after data last arrived (or at the read that empties them, when that comes later), so an
-/// idle connection holds only its control block, whose size is reported.
+/// ways, the send buffers are released within a second of being acknowledged and the receive
+/// buffers a second after data last arrived (or at the read that empties them, when that comes
+/// later), so an idle connection holds only its control block, whose size is reported.
 #[test]
 fn an_idle_connection_holds_only_its_control_block() {
     use sockeye_netstack::{Counter, Stack};

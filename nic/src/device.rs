@@ -57,6 +57,10 @@ pub struct Capabilities {
     /// Transmitted frames need no checksums computed by the stack: the device fills them in or,
     /// like Linux `lo`, delivers frames that are never checked.
     pub tx_checksum_offload: bool,
+    /// Every transmitted frame comes back as a received one, like Linux's `lo`: the stack can
+    /// reach its own addresses through the device. Otherwise it delivers such traffic
+    /// internally.
+    pub loops_back: bool,
     /// How many frames the runtime should move per `receive` call (and per flush) to amortise the
     /// per-call cost; 64 by default, Linux's NAPI weight.
     pub max_burst: usize,
@@ -68,6 +72,7 @@ impl Default for Capabilities {
         Capabilities {
             rx_checksum_offload: false,
             tx_checksum_offload: false,
+            loops_back: false,
             max_burst: 64,
         }
     }
@@ -234,6 +239,7 @@ mod tests {
         let caps = Capabilities::default();
         assert!(!caps.rx_checksum_offload);
         assert!(!caps.tx_checksum_offload);
+        assert!(!caps.loops_back);
         assert_eq!(caps.max_burst, 64);
     }
 

@@ -154,6 +154,7 @@ impl Device for Loopback {
         Capabilities {
             rx_checksum_offload: true,
             tx_checksum_offload: true,
+            loops_back: true,
             ..Capabilities::default()
         }
     }

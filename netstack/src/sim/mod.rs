@@ -223,6 +223,7 @@ impl Sim {
                     mtu: 1500,
                     checksum_offload: false,
                     gateway: None,
+                    loopback: false,
                 });
                 s
             })
@@ -259,10 +260,15 @@ impl Sim {
         self.queue.len()
     }
 
-    /// Lets every stack transmit at `now` and puts the frames on the link.
-    fn transmit_all(&mut self) {
+    /// Lets every stack transmit at `now` and puts the frames on the link. Returns how many
+    /// frames the stacks took from their receive backlogs (traffic each sent to itself).
+    fn transmit_all(&mut self) -> usize {
         let mut frames: Vec<(usize, Vec<u8>)> = Vec::new();
+        let mut looped = 0;
         for (i, stack) in self.stacks.iter_mut().enumerate() {
+            if stack.rx_backlog_len() > 0 {
+                looped += stack.start_receive(self.now);
+            }
             stack.transmit(self.now, &mut |_iface, len, fill| {
                 let mut buf = vec![0u8; len];
                 fill(&mut buf);
@@ -273,6 +279,7 @@ impl Sim {
         for (from, frame) in frames {
             self.send(from, frame);
         }
+        looped
     }
 
     fn send(&mut self, from: usize, mut frame: Vec<u8>) {
@@ -392,9 +399,11 @@ impl Sim {
                 if app(self) == Control::Done {
                     return Outcome::Done;
                 }
-                self.transmit_all();
+                // Frames a stack delivered to itself changed state the application has not seen.
+                let looped = self.transmit_all();
                 rounds += 1;
-                if !self.stacks.iter().any(Stack::has_egress) || rounds > 1000 {
+                let busy = |s: &Stack| s.has_egress() || s.rx_backlog_len() > 0;
+                if (looped == 0 && !self.stacks.iter().any(busy)) || rounds > 1000 {
                     break;
                 }
             }

@@ -8,8 +8,8 @@
 //! fragment is then routed like a whole datagram: to a resolved neighbour at once, or parked in
 //! the neighbour's pending queue while ARP runs. That queue holds
 //! [`PENDING_PER_NEIGHBOR`](crate::neighbor::PENDING_PER_NEIGHBOR) packets (Linux bounds it by
-//! bytes instead), so a datagram of more fragments than that, sent to a neighbour not yet
-//! resolved, loses its first fragments and cannot be reassembled.
+//! bytes instead, to about as many full-sized frames), so a datagram of more fragments than that,
+//! sent to a neighbour not yet resolved, loses its first fragments and cannot be reassembled.
 //!
 //! The transport payload is written once into a pooled scratch buffer (its checksum covers the
 //! whole datagram) and copied from there into each fragment: one extra copy, paid only by

@@ -21,6 +21,11 @@ pub struct InterfaceConfig {
     pub checksum_offload: bool,
     /// The default gateway reached through this interface, if any.
     pub gateway: Option<Ipv4Addr>,
+    /// The device hands every frame sent on it back to this stack (Linux's `lo`, the
+    /// in-process loopback): traffic to the stack's own addresses goes through it. On other
+    /// devices such traffic never reaches the wire: the stack delivers it through its receive
+    /// backlog, as Linux routes it through `lo`.
+    pub loopback: bool,
 }
 
 /// An interface's state inside the stack.

@@ -171,8 +171,14 @@ impl Stack {
                 }
             }
             Icmpv4Repr::EchoReply { .. } => self.counters.inc(Counter::IcmpInEchoReps),
-            Icmpv4Repr::DstUnreachable { .. } => self.counters.inc(Counter::IcmpInDestUnreachs),
-            Icmpv4Repr::TimeExceeded { .. } => self.counters.inc(Counter::IcmpInTimeExcds),
+            Icmpv4Repr::DstUnreachable { code, original, .. } => {
+                self.counters.inc(Counter::IcmpInDestUnreachs);
+                self.icmp_error(now, true, code, original);
+            }
+            Icmpv4Repr::TimeExceeded { code, original } => {
+                self.counters.inc(Counter::IcmpInTimeExcds);
+                self.icmp_error(now, false, code, original);
+            }
             Icmpv4Repr::Other { .. } => {}
         }
     }

@@ -2,7 +2,9 @@
 //! driven sans-IO.
 //!
 //! A driver (the runtime, or a simulation) does, every tick:
-//! 1. [`Stack::receive`] for each frame a device delivered;
+//! 1. [`Stack::receive`] for each frame a device delivered, or, to bound the tick, a
+//!    [`Stack::start_receive`] followed by [`Stack::receive_or_queue`] for each frame (the
+//!    receive backlog, `netdev_budget` and `netdev_max_backlog`: see `backlog.rs`);
 //! 2. [`Stack::transmit`], which first runs the timers that are due and then hands every frame
 //!    the stack wants sent to the driver's `emit` callback, which writes it into a device buffer;
 //! 3. sleeps until [`Stack::poll_at`] (or until a device or a socket has work).
@@ -10,7 +12,9 @@
 //! Bad input never panics and never disappears silently: every dropped frame is counted under
 //! a Linux counter name (see [`crate::stats`]).
 
+mod backlog;
 mod frag;
+mod icmp_err;
 mod iface;
 mod input;
 mod listen;
@@ -64,6 +68,8 @@ pub struct Stack {
     udp: crate::udp::UdpTable,
     /// TCP sockets.
     pub(crate) tcp: crate::tcp::table::Table,
+    /// Received frames waiting beyond a tick's budget (`netdev_max_backlog`).
+    backlog: backlog::Backlog,
 }
 
 impl Stack {
@@ -88,6 +94,7 @@ impl Stack {
             secrets,
             udp: crate::udp::UdpTable::new(),
             tcp: crate::tcp::table::Table::default(),
+            backlog: backlog::Backlog::default(),
         }
     }
 

@@ -139,6 +139,10 @@ impl Stack {
         next_hop: Ipv4Addr,
         mut frame: Vec<u8>,
     ) -> bool {
+        if let Some(owner) = self.local_delivery(iface, next_hop) {
+            self.loop_back(owner, frame);
+            return true;
+        }
         match self.neighbors.resolve(now, next_hop, &frame) {
             Resolution::Send { mac, probe } => {
                 set_dst_mac(&mut frame, mac);

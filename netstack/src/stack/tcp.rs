@@ -201,6 +201,14 @@ impl Stack {
         };
         let len = ethernet::HEADER_LEN + ip.total_len();
         self.counters.inc(Counter::IpOutRequests);
+        if let Some(owner) = self.local_delivery(iface, next_hop) {
+            let mut frame = self.buffer(len);
+            if let Some(tcb) = self.tcp.conn_at(index) {
+                write_frame(&mut frame, src_mac, src_mac, &ip, tcb, seg, fill);
+            }
+            self.loop_back(owner, frame);
+            return Emitted::Sent;
+        }
         let resolved = self.neighbors.resolve_fast(now, next_hop);
         let mut parked = resolved.is_none().then(|| self.buffer(len));
         let Some(tcb) = self.tcp.conn_at(index) else {

@@ -101,6 +101,11 @@ impl Stack {
         }
     }
 
+    /// Bytes a read would return now: the in-order data in the receive buffer (`FIONREAD`).
+    pub fn tcp_recv_queued(&mut self, h: SocketHandle) -> io::Result<usize> {
+        Ok(self.tcp.conn(h)?.recv.len())
+    }
+
     /// Copies buffered bytes into `buf` without consuming them (`recv` with `MSG_PEEK`). Returns
     /// like [`Stack::tcp_poll_read`]: `Ok(0)` after the peer's FIN once nothing is buffered, the
     /// connection's error once, `Pending` (waker stored) while there is nothing to see yet.
@@ -177,5 +182,19 @@ impl Stack {
                 }
             })
             .collect()
+    }
+
+    /// Takes the connection's pending error (`SO_ERROR`): the error a reset, a timeout or a
+    /// refused connect left, which the next read or write would otherwise return. `Ok(None)`
+    /// when there is none, and for listeners and unconnected sockets.
+    ///
+    /// # Errors
+    /// `NotConnected` for a stale handle.
+    pub fn tcp_take_error(&mut self, h: SocketHandle) -> io::Result<Option<io::Error>> {
+        match self.tcp.get(h) {
+            Some(Socket::Listener(_)) => Ok(None),
+            Some(Socket::Conn(t)) if !t.orphan => Ok(t.error.take().map(io::Error::from)),
+            _ => Err(crate::tcp::table::stale()),
+        }
     }
 }

@@ -22,6 +22,7 @@ fn stack(mac: EthernetAddress, ip: Ipv4Addr) -> Stack {
         mtu: 1500,
         checksum_offload: false,
         gateway: None,
+        loopback: false,
     });
     s
 }

@@ -217,6 +217,15 @@ impl Stack {
         Ok(self.udp.get(h)?.rx.bytes())
     }
 
+    /// Takes the socket's pending error (`SO_ERROR`): an ICMP error about a datagram to the
+    /// connected peer (see `icmp_err.rs`), which the next receive or send would return.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a stale handle.
+    pub fn udp_take_error(&mut self, h: UdpHandle) -> io::Result<Option<io::Error>> {
+        Ok(self.udp.get_mut(h)?.error.take().map(io::Error::from))
+    }
+
     /// Ready when a datagram is queued (tokio's `poll_recv_ready`); otherwise the task is
     /// woken when one arrives.
     pub fn udp_poll_recv_ready(
@@ -225,7 +234,7 @@ impl Stack {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
         let socket = ready_try!(self.udp.get_mut(h));
-        if socket.rx.len() > 0 {
+        if socket.rx.len() > 0 || socket.error.is_some() {
             return Poll::Ready(Ok(()));
         }
         udp::register(&mut socket.reader, cx.waker());
@@ -257,6 +266,9 @@ impl Stack {
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, SocketAddrV4)>> {
         let socket = ready_try!(self.udp.get_mut(h));
+        if let Some(e) = socket.error.take() {
+            return Poll::Ready(Err(e.into()));
+        }
         match socket.rx.pop(buf) {
             Some((n, _, from)) => Poll::Ready(Ok((n, from))),
             None => {
@@ -274,6 +286,9 @@ impl Stack {
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, SocketAddrV4)>> {
         let socket = ready_try!(self.udp.get_mut(h));
+        if let Some(e) = socket.error.take() {
+            return Poll::Ready(Err(e.into()));
+        }
         match socket.rx.peek(buf) {
             Some((n, _, from)) => Poll::Ready(Ok((n, from))),
             None => {
@@ -326,6 +341,9 @@ impl Stack {
         }
         let (iface, _) = ready_try!(self.udp_source(h, *target.ip()));
         let socket = ready_try!(self.udp.get_mut(h));
+        if let Some(e) = socket.error.take() {
+            return Poll::Ready(Err(e.into()));
+        }
         if !socket.writable() {
             udp::register(&mut socket.writer, cx.waker());
             return Poll::Pending;

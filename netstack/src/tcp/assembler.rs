@@ -14,8 +14,17 @@
 pub const MAX_RANGES: usize = 32;
 
 /// The arrived ranges past the in-order point, as `(start, end)` offsets.
+///
+/// Nothing is allocated while data arrives in order: the ranges live in a box made for the
+/// first gap and freed when the last one fills, so a connection without out-of-order data
+/// carries one pointer.
 #[derive(Debug, Clone, Default)]
 pub struct Assembler {
+    held: Option<Box<Ranges>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Ranges {
     ranges: Vec<(usize, usize)>,
     /// Ranges in order of most recent update, most recent last (indices into nothing: the
     /// ranges' start offsets, which identify them until they merge).
@@ -45,23 +54,24 @@ impl Assembler {
 
     /// Whether no out-of-order data is held.
     pub fn is_empty(&self) -> bool {
-        self.ranges.is_empty()
+        self.held.is_none()
     }
 
     /// The ranges, in offset order.
     pub fn ranges(&self) -> &[(usize, usize)] {
-        &self.ranges
+        self.held.as_ref().map_or(&[], |h| &h.ranges)
     }
 
     /// Bytes held out of order.
     pub fn held(&self) -> usize {
-        self.ranges.iter().map(|(s, e)| e - s).sum()
+        self.ranges().iter().map(|(s, e)| e - s).sum()
     }
 
     /// The ranges most recently updated first (for SACK blocks).
     pub fn recent_first(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
-        self.recent.iter().rev().filter_map(|start| {
-            self.ranges
+        let recent = self.held.as_ref().map_or(&[][..], |h| &h.recent[..]);
+        recent.iter().rev().filter_map(|start| {
+            self.ranges()
                 .iter()
                 .find(|(s, e)| s <= start && start < e)
                 .copied()
@@ -76,6 +86,38 @@ impl Assembler {
                 duplicate: true,
             };
         }
+        let Some(held) = &mut self.held else {
+            if offset == 0 {
+                // In order, nothing held: the common case, no bookkeeping.
+                return Added::Stored {
+                    in_order: len,
+                    duplicate: false,
+                };
+            }
+            let mut ranges = Box::<Ranges>::default();
+            ranges.ranges.push((offset, offset + len));
+            ranges.recent.push(offset);
+            self.held = Some(ranges);
+            return Added::Stored {
+                in_order: 0,
+                duplicate: false,
+            };
+        };
+        let added = held.add(offset, len);
+        if held.ranges.is_empty() {
+            self.held = None;
+        }
+        added
+    }
+
+    /// Forgets everything (connection reset or buffer pruned).
+    pub fn clear(&mut self) {
+        self.held = None;
+    }
+}
+
+impl Ranges {
+    fn add(&mut self, offset: usize, len: usize) -> Added {
         let (start, end) = (offset, offset + len);
         let duplicate = self.ranges.iter().any(|&(s, e)| s <= start && end <= e);
         // Ranges that touch or overlap [start, end) merge with it.
@@ -118,12 +160,6 @@ impl Assembler {
     fn touch(&mut self, start: usize, end: usize) {
         self.recent.retain(|s| !(start <= *s && *s < end));
         self.recent.push(start);
-    }
-
-    /// Forgets everything (connection reset or buffer pruned).
-    pub fn clear(&mut self) {
-        self.ranges.clear();
-        self.recent.clear();
     }
 }
 

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use super::tcb::{Env, Tcb};
 use crate::config::StackConfig;
-use crate::time::Instant;
+use crate::time::{Instant, OptDuration};
 use crate::wire::SeqNumber;
 
 /// A connection's receive-autotuning measurement (Linux's `rcvq_space` and `rcv_rtt_est`).
@@ -36,7 +36,7 @@ pub(crate) struct RcvTuning {
     /// Bytes read in the last measured RTT (`rcvq_space.space`); 0 until established.
     space: usize,
     /// The receiver's RTT estimate (smoothed), if any.
-    rtt: Option<Duration>,
+    rtt: OptDuration,
     /// A per-window RTT measurement in progress: it ends when `rcv_nxt` passes the sequence
     /// number (without timestamps).
     window_mark: Option<(SeqNumber, Instant)>,
@@ -50,19 +50,19 @@ impl RcvTuning {
             start_copied: 0,
             start: now,
             space: 0,
-            rtt: None,
+            rtt: OptDuration::NONE,
             window_mark: None,
         }
     }
 
     /// The receiver's RTT estimate.
     pub fn rtt(&self) -> Option<Duration> {
-        self.rtt
+        self.rtt.get()
     }
 
     fn sample(&mut self, rtt: Duration) {
         let rtt = rtt.max(Duration::from_micros(1));
-        self.rtt = Some(match self.rtt {
+        self.rtt = OptDuration::some(match self.rtt.get() {
             None => rtt,
             // Linux's `tcp_rcv_rtt_update`: an EWMA with gain 1/8.
             Some(old) => (old * 7 + rtt) / 8,
@@ -126,7 +126,7 @@ impl Tcb {
     /// with the last RTT and grow the buffer if the flow is speeding up.
     fn rcv_space_adjust(&mut self, config: &StackConfig, now: Instant) {
         let t = &mut self.rcv_tuning;
-        let Some(rtt) = t.rtt else {
+        let Some(rtt) = t.rtt.get() else {
             return;
         };
         if t.space == 0 || now.saturating_duration_since(t.start) < rtt {

@@ -35,7 +35,8 @@ use crate::wire::SeqNumber;
 use crate::wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
 
 /// How long after data last arrived an emptied receive buffer gives its memory back (while
-/// data keeps coming, reads keep the memory, so a stream does not reallocate per read).
+/// data keeps coming, reads keep the memory, so a stream does not reallocate per read); an
+/// emptied send buffer is kept at least this long after it emptied, for the same reason.
 pub(crate) const RECV_RELEASE_IDLE: Duration = Duration::from_secs(1);
 
 /// A segment shorter than `rcv_mss` awaits its ACK (Linux's `ICSK_ACK_PUSHED`).
@@ -489,7 +490,16 @@ impl Tcb {
             }
             self.retries = 0;
             self.last_progress = now;
+            self.soft_error = None;
+            let css = self.cc.in_css();
+            self.cc.on_snd_una(ack, self.snd_nxt);
             self.sample_rtt(now, ack, &seg.options);
+            if !css && self.cc.in_css() {
+                env.count(Counter::TcpExtTCPHystartDelayDetect);
+                let cwnd = self.cc.cwnd() / self.mss.max(1);
+                env.counters
+                    .add(Counter::TcpExtTCPHystartDelayCwnd, cwnd as u64);
+            }
             if self.rto_undo_pending {
                 // The first ACK after a timeout: Eifel decides whether it was spurious.
                 self.rto_undo_pending = false;
@@ -523,9 +533,15 @@ impl Tcb {
             self.dup_acks = 0;
             self.expand_sndbuf(env.config);
             self.restart_rto(now);
-            env.counters.add(Counter::TcpExtTCPDelivered, data as u64);
-            if self.send.is_empty() {
-                self.send.release_if_empty();
+            // Segments, as Linux counts them (here: the bytes acknowledged in MSS-sized units).
+            let segments = data.div_ceil(self.mss.max(1));
+            env.counters
+                .add(Counter::TcpExtTCPDelivered, segments as u64);
+            if self.send.is_empty() && self.timers.release.is_none() {
+                // Everything acknowledged: the memory goes back when the release timer fires,
+                // not now, or request/response traffic would allocate (and zero) the buffer
+                // again at every write.
+                self.timers.release = Some(now + RECV_RELEASE_IDLE);
             }
             self.wake_writer_if_room();
         } else if !sack

@@ -27,6 +27,7 @@ pub mod assembler;
 mod buffers;
 pub(crate) mod cc;
 pub mod cookie;
+mod icmp;
 pub(crate) mod input;
 pub mod isn;
 pub mod listen;

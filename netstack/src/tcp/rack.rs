@@ -20,7 +20,7 @@
 use std::time::Duration;
 
 use super::scoreboard::Scoreboard;
-use crate::time::Instant;
+use crate::time::{Instant, OptDuration};
 use crate::wire::SeqNumber;
 
 /// D-SACK rounds a widened reordering window persists for (`RACK.reo_wnd_persist`).
@@ -31,10 +31,10 @@ const REO_WND_PERSIST: u32 = 16;
 pub(crate) struct Rack {
     /// `RACK.xmit_ts` and `RACK.end_seq`.
     newest: Option<(Instant, SeqNumber)>,
-    /// `RACK.rtt`.
-    rtt: Duration,
+    /// `RACK.rtt` (none until a segment is delivered: zero).
+    rtt: OptDuration,
     /// `RACK.min_RTT`.
-    min_rtt: Option<Duration>,
+    min_rtt: OptDuration,
     /// `RACK.reord`: the network has reordered segments on this connection.
     pub reord: bool,
     /// `RACK.reo_wnd_mult` (0 until the first D-SACK widens it: the multiplier is then 1 + n).
@@ -60,10 +60,9 @@ impl Rack {
         Rack::default()
     }
 
-    /// The RTT of the newest delivered segment.
-    #[cfg(test)]
+    /// The RTT of the newest delivered segment (zero before any).
     pub fn rtt(&self) -> Duration {
-        self.rtt
+        self.rtt.get().unwrap_or_default()
     }
 
     /// RFC 8985 section 6.2 step 2 (`RACK_update`): a segment sent at `xmit` and ending at
@@ -76,17 +75,18 @@ impl Rack {
         retransmitted: bool,
     ) {
         let rtt = now.saturating_duration_since(xmit);
-        if retransmitted && self.min_rtt.is_some_and(|m| rtt < m) {
+        let min_rtt = self.min_rtt.get();
+        if retransmitted && min_rtt.is_some_and(|m| rtt < m) {
             return;
         }
-        self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
+        self.min_rtt = OptDuration::some(min_rtt.map_or(rtt, |m| m.min(rtt)));
         let newer = match self.newest {
             None => true,
             Some((t, e)) => xmit > t || (xmit == t && end.gt(e)),
         };
         if newer {
             self.newest = Some((xmit, end));
-            self.rtt = rtt;
+            self.rtt = OptDuration::some(rtt);
         }
     }
 
@@ -116,7 +116,7 @@ impl Rack {
         if !self.reord && (in_recovery || dupthresh_sacked) {
             return Duration::ZERO;
         }
-        let min_rtt = self.min_rtt.unwrap_or(srtt);
+        let min_rtt = self.min_rtt.get().unwrap_or(srtt);
         (min_rtt / 4 * (1 + self.reo_wnd_extra)).min(srtt)
     }
 
@@ -142,7 +142,7 @@ impl Rack {
             if s.sacked || (s.lost && !s.retrans) {
                 continue;
             }
-            let deadline = s.xmit + self.rtt + reo_wnd;
+            let deadline = s.xmit + self.rtt() + reo_wnd;
             if deadline <= now {
                 sb.mark_lost(k - 1);
                 found.lost += s.len as usize;

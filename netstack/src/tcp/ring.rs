@@ -14,13 +14,15 @@
 //!   build or rebuild a segment straight into a frame buffer, and drops acknowledged bytes from the
 //!   front ([`Ring::consume`]).
 
-/// Smallest storage allocated on first use.
-const MIN_ALLOC: usize = 4096;
+/// Smallest storage allocated on first use. Small, so that a connection carrying a few bytes
+/// (a request, an echo) allocates and zeroes 512 bytes rather than pages; a bulk writer's first
+/// write asks for its own size at once, and doubling makes later growth rare.
+const MIN_ALLOC: usize = 512;
 
 /// A bounded ring of bytes.
 #[derive(Debug, Default)]
 pub struct Ring {
-    storage: Vec<u8>,
+    storage: Box<[u8]>,
     /// Index of the first queued byte in `storage`.
     head: usize,
     /// Number of queued (committed) bytes.
@@ -32,7 +34,7 @@ impl Ring {
     /// An empty ring that will hold at most `limit` bytes. Allocates nothing.
     pub fn new(limit: usize) -> Ring {
         Ring {
-            storage: Vec::new(),
+            storage: Box::default(),
             head: 0,
             len: 0,
             limit,
@@ -72,7 +74,7 @@ impl Ring {
     /// Frees the storage if nothing is queued.
     pub fn release_if_empty(&mut self) {
         if self.len == 0 {
-            self.storage = Vec::new();
+            self.storage = Box::default();
             self.head = 0;
         }
     }
@@ -95,7 +97,7 @@ impl Ring {
             grown[..b.len()].copy_from_slice(b);
             grown[b.len()..cap].copy_from_slice(a);
         }
-        self.storage = grown;
+        self.storage = grown.into_boxed_slice();
         self.head = 0;
     }
 

@@ -16,79 +16,96 @@ const GRANULARITY: Duration = Duration::from_millis(1);
 /// The RTO before any sample (RFC 6298 section 2.1).
 pub const INITIAL_RTO: Duration = Duration::from_secs(1);
 
+/// No sample yet (in the nanosecond fields).
+const NONE: u64 = u64::MAX;
+
 /// RTT statistics and the retransmission timeout of one connection.
+///
+/// Kept in nanoseconds as `u64` (`u64::MAX` for "no sample"), half the size of `Duration`s:
+/// every connection carries one.
 #[derive(Debug, Clone)]
 pub struct RttEstimator {
-    srtt: Option<Duration>,
-    rttvar: Duration,
+    srtt: u64,
+    rttvar: u64,
     /// The smallest RTT seen (used by congestion control and RACK).
-    min_rtt: Option<Duration>,
-    backoff: u32,
-    rto_min: Duration,
-    rto_max: Duration,
+    min_rtt: u64,
+    rto_min: u64,
+    rto_max: u64,
+    backoff: u8,
+}
+
+fn nanos(d: Duration) -> u64 {
+    // Below `NONE`: 584 years is no RTT.
+    u64::try_from(d.as_nanos())
+        .unwrap_or(NONE - 1)
+        .min(NONE - 1)
+}
+
+fn some(v: u64) -> Option<Duration> {
+    (v != NONE).then(|| Duration::from_nanos(v))
 }
 
 impl RttEstimator {
     /// An estimator with the given RTO bounds.
     pub fn new(rto_min: Duration, rto_max: Duration) -> RttEstimator {
         RttEstimator {
-            srtt: None,
-            rttvar: Duration::ZERO,
-            min_rtt: None,
+            srtt: NONE,
+            rttvar: 0,
+            min_rtt: NONE,
+            rto_min: nanos(rto_min),
+            rto_max: nanos(rto_max.max(rto_min)),
             backoff: 0,
-            rto_min,
-            rto_max: rto_max.max(rto_min),
         }
     }
 
     /// Feeds one RTT measurement and clears the backoff.
     pub fn sample(&mut self, rtt: Duration) {
-        match self.srtt {
-            None => {
-                self.srtt = Some(rtt);
-                self.rttvar = rtt / 2;
-            }
-            Some(srtt) => {
-                let diff = srtt.abs_diff(rtt);
-                self.rttvar = (self.rttvar * 3 + diff) / 4;
-                self.srtt = Some((srtt * 7 + rtt) / 8);
-            }
+        let rtt = nanos(rtt);
+        if self.srtt == NONE {
+            self.srtt = rtt;
+            self.rttvar = rtt / 2;
+        } else {
+            let diff = self.srtt.abs_diff(rtt);
+            self.rttvar = ((u128::from(self.rttvar) * 3 + u128::from(diff)) / 4) as u64;
+            self.srtt = ((u128::from(self.srtt) * 7 + u128::from(rtt)) / 8) as u64;
         }
-        self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
+        self.min_rtt = self.min_rtt.min(rtt);
         self.backoff = 0;
     }
 
     /// The smoothed RTT, once a sample exists.
     pub fn srtt(&self) -> Option<Duration> {
-        self.srtt
+        some(self.srtt)
     }
 
     /// The RTT variation.
     pub fn rttvar(&self) -> Duration {
-        self.rttvar
+        Duration::from_nanos(self.rttvar)
     }
 
     /// The smallest RTT sampled so far.
     pub fn min_rtt(&self) -> Option<Duration> {
-        self.min_rtt
+        some(self.min_rtt)
     }
 
     /// The RTO without backoff.
     pub fn base_rto(&self) -> Duration {
-        let rto = match self.srtt {
+        let rto = match self.srtt() {
             None => INITIAL_RTO,
-            Some(srtt) => srtt + (self.rttvar * 4).max(GRANULARITY),
+            Some(srtt) => srtt + (self.rttvar() * 4).max(GRANULARITY),
         };
-        rto.clamp(self.rto_min, self.rto_max)
+        rto.clamp(self.rto_min(), self.rto_max())
     }
 
     /// The current RTO: the base RTO doubled once per unanswered expiry, at most `rto_max`.
     pub fn rto(&self) -> Duration {
         let base = self.base_rto();
-        let factor = 1u32.checked_shl(self.backoff).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(u32::from(self.backoff))
+            .unwrap_or(u32::MAX);
         base.checked_mul(factor)
-            .unwrap_or(self.rto_max)
-            .min(self.rto_max)
+            .unwrap_or(self.rto_max())
+            .min(self.rto_max())
     }
 
     /// Records a timer expiry: the next RTO is doubled.
@@ -96,14 +113,19 @@ impl RttEstimator {
         self.backoff = self.backoff.saturating_add(1).min(31);
     }
 
+    /// The lower bound of the RTO.
+    fn rto_min(&self) -> Duration {
+        Duration::from_nanos(self.rto_min)
+    }
+
     /// The upper bound of the RTO.
     pub fn rto_max(&self) -> Duration {
-        self.rto_max
+        Duration::from_nanos(self.rto_max)
     }
 
     /// How many times the timer has backed off since the last sample.
     pub fn backoff(&self) -> u32 {
-        self.backoff
+        u32::from(self.backoff)
     }
 }
 

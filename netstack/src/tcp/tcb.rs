@@ -284,6 +284,9 @@ pub(crate) struct Tcb {
     pub read_shutdown: bool,
     /// The pending error a read or write reports (Linux's `sk_err`).
     pub error: Option<io::ErrorKind>,
+    /// The last ICMP error about this synchronised connection (see `icmp.rs`), reported if it
+    /// times out.
+    pub soft_error: Option<io::ErrorKind>,
     pub read_waker: Option<Waker>,
     pub write_waker: Option<Waker>,
     /// The listener (index, generation) of a passively opened connection not accepted yet.
@@ -352,7 +355,8 @@ impl Tcb {
                 config.tcp_congestion_control,
                 config.tcp_init_cwnd,
                 DEFAULT_MSS,
-            ),
+            )
+            .with_hystart(config.tcp_hystart),
             dup_acks: 0,
             in_recovery: false,
             recover: SeqNumber(0),
@@ -400,6 +404,7 @@ impl Tcb {
             reuseaddr: false,
             read_shutdown: false,
             error: None,
+            soft_error: None,
             read_waker: None,
             write_waker: None,
             parent: None,
@@ -457,7 +462,8 @@ impl Tcb {
         self.mss = mss;
         self.rcv_mss = mss.min(DEFAULT_MSS);
         // A new segment size restarts the window (the algorithm chosen so far stays).
-        self.cc = Congestion::new(self.cc.algorithm(), init_cwnd, mss);
+        let hystart = self.cc.hystart_running();
+        self.cc = Congestion::new(self.cc.algorithm(), init_cwnd, mss).with_hystart(hystart);
     }
 
     /// Bytes sent and not yet acknowledged (sequence space, SYN and FIN included).

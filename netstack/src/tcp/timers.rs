@@ -12,7 +12,8 @@
 //!   after a timeout may show it spurious (Eifel, with timestamps), which undoes it.
 //! - **RACK reordering** and **tail loss probe** timers (`recovery.rs`).
 //! - **Memory release**: a second after data last arrived, an emptied receive buffer gives its
-//!   memory back (the send buffer does so as soon as everything is acknowledged).
+//!   memory back; so does the send buffer, if empty, when the same timer fires (armed, if it
+//!   was not, when everything sent is acknowledged).
 //! - **Delayed ACK**: Linux's 40 ms minimum (`TCP_DELACK_MIN`).
 //! - **Persist**: a zero window with data waiting and nothing in flight; probes back off like the
 //!   RTO and never give up while the peer answers (any ACK resets the count).
@@ -21,7 +22,6 @@
 //! - **Linger**: the end of TIME_WAIT (`tcp_timewait_len`) or of an orphaned FIN_WAIT_2
 //!   (`tcp_fin_timeout`).
 
-use std::io;
 use std::time::Duration;
 
 use super::State;
@@ -81,6 +81,7 @@ impl Tcb {
             if self.recv.is_empty() && self.assembler.is_empty() {
                 self.recv.release_if_empty();
             }
+            self.send.release_if_empty();
         }
         if due(self.timers.reorder, now) {
             self.timers.reorder = None;
@@ -97,7 +98,7 @@ impl Tcb {
                     self.synack_retries.unwrap_or(env.config.tcp_synack_retries)
                 };
                 if self.retries >= limit {
-                    let error = self.active.then_some(io::ErrorKind::TimedOut);
+                    let error = self.active.then_some(self.timeout_error());
                     self.close_with(env, error);
                     return;
                 }
@@ -114,7 +115,7 @@ impl Tcb {
                 }
                 if self.retries >= env.config.tcp_retries2 {
                     env.count(Counter::TcpExtTCPAbortOnTimeout);
-                    self.close_with(env, Some(io::ErrorKind::TimedOut));
+                    self.close_with(env, Some(self.timeout_error()));
                     return;
                 }
                 self.retries += 1;
@@ -155,7 +156,7 @@ impl Tcb {
         // retransmission (Linux's `tcp_probe_timer`).
         if self.probes >= env.config.tcp_retries2 {
             env.count(Counter::TcpExtTCPAbortOnTimeout);
-            self.close_with(env, Some(io::ErrorKind::TimedOut));
+            self.close_with(env, Some(self.timeout_error()));
             return;
         }
         self.probes = self.probes.saturating_add(1);
@@ -188,7 +189,7 @@ impl Tcb {
         }
         if self.probes >= config.tcp_keepalive_probes {
             self.rst_now = true;
-            self.close_with(env, Some(io::ErrorKind::TimedOut));
+            self.close_with(env, Some(self.timeout_error()));
             return;
         }
         self.probes += 1;

@@ -184,6 +184,7 @@ impl Script {
             mtu: 1500,
             checksum_offload: false,
             gateway: None,
+            loopback: false,
         });
         let mut script = Script {
             stack,

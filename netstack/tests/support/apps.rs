@@ -294,6 +294,7 @@ pub fn fresh_stack(i: usize, mtu: usize, seed: u64) -> Stack {
         mtu,
         checksum_offload: false,
         gateway: None,
+        loopback: false,
     });
     stack
 }

@@ -4,7 +4,10 @@
 //! Every time the executor looks at I/O (see `sched`), [`NetDriver::poll`]:
 //! 1. pulls up to a budget of frames from each device that may have some (an in-process device
 //!    that says frames wait; a kernel device whose descriptor epoll saw readable) into
-//!    [`Stack::receive`], which wakes the tasks whose sockets became ready;
+//!    [`Stack::receive_or_queue`], which wakes the tasks whose sockets became ready. The stack
+//!    processes at most `netdev_budget` frames per turn (older frames from its receive backlog
+//!    first); frames beyond wait in that backlog, bounded by `netdev_max_backlog` and counted
+//!    in `DevRxBacklogDrops` when it is full;
 //! 2. when the stack has output, a timer due, or just received frames, runs
 //!    [`Stack::transmit`], which fires the stack's due timers and writes every frame it wants
 //!    sent straight into the devices' transmit buffers (stopping on back-pressure);
@@ -61,6 +64,10 @@ pub(crate) struct NetDriver {
     blocked: Cell<bool>,
     /// The capture path the builder or `SOCKEYE_CAPTURE` asked for, or the last switch.
     capture_path: RefCell<Option<PathBuf>>,
+    /// The stack's time for this turn of the executor: read once by [`NetDriver::poll`] (or
+    /// the first socket call after a wait) and shared by every socket call until the next
+    /// poll, like Linux's per-softirq `tcp_clock_cache`. Forgotten before the executor blocks.
+    tick: Cell<Option<sockeye_netstack::Instant>>,
 }
 
 impl NetDriver {
@@ -77,6 +84,7 @@ impl NetDriver {
                 mtu: iface.device.mtu(),
                 checksum_offload: caps.rx_checksum_offload && caps.tx_checksum_offload,
                 gateway: iface.gateway,
+                loopback: caps.loops_back,
             });
             nics.push(Nic::new(iface.device, setup.poll_budget, reactor)?);
         }
@@ -88,6 +96,7 @@ impl NetDriver {
             busy_left: Cell::new(0),
             blocked: Cell::new(false),
             capture_path: RefCell::new(None),
+            tick: Cell::new(None),
         };
         if let Some(path) = setup.capture {
             driver.start_capture(&path)?;
@@ -95,8 +104,23 @@ impl NetDriver {
         Ok(driver)
     }
 
-    /// The stack's notion of now: the time since the driver started.
+    /// The stack's notion of now (the time since the driver started), as of this turn.
     pub(crate) fn now(&self) -> sockeye_netstack::Instant {
+        match self.tick.get() {
+            Some(t) => t,
+            None => self.refresh(),
+        }
+    }
+
+    /// Reads the clock for a new turn.
+    fn refresh(&self) -> sockeye_netstack::Instant {
+        let t = self.read_clock();
+        self.tick.set(Some(t));
+        t
+    }
+
+    /// The clock, read now.
+    fn read_clock(&self) -> sockeye_netstack::Instant {
         let micros = self.origin.elapsed().as_micros();
         sockeye_netstack::Instant::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
     }
@@ -116,17 +140,27 @@ impl NetDriver {
     /// One turn of the network: receive, timers and transmit, device flushes (see the module
     /// docs). Returns how many frames were received.
     pub(crate) fn poll(&self) -> usize {
+        // A new turn: the clock is read again (lazily, by the first step that needs it).
+        self.tick.set(None);
         let mut stack = self.stack.borrow_mut();
         let mut nics = self.nics.borrow_mut();
         let mut now = None;
         let mut received = 0;
+        if stack.rx_backlog_len() > 0 {
+            let t = *now.get_or_insert_with(|| self.now());
+            received += stack.start_receive(t);
+        }
         for (index, nic) in nics.iter_mut().enumerate() {
             if !nic.rx_wanted() {
                 continue;
             }
-            let t = *now.get_or_insert_with(|| self.now());
+            let t = *now.get_or_insert_with(|| {
+                let t = self.now();
+                stack.start_receive(t);
+                t
+            });
             let iface = IfaceId(index as u16);
-            received += nic.receive(&mut |frame| stack.receive(t, iface, frame));
+            received += nic.receive(&mut |frame| stack.receive_or_queue(t, iface, frame));
         }
         let due = stack.poll_at().is_some_and(|at| {
             let t = *now.get_or_insert_with(|| self.now());
@@ -159,15 +193,17 @@ impl NetDriver {
         if self.busy_left.get() > 0 {
             return Some(Duration::ZERO);
         }
+        // The executor may block now: the next socket call reads the clock again.
+        self.tick.set(None);
         let stack = self.stack.borrow();
         let nics = self.nics.borrow();
-        let waiting = nics.iter().any(|n| n.device().rx_pending());
+        let waiting = stack.rx_backlog_len() > 0 || nics.iter().any(|n| n.device().rx_pending());
         if waiting || (!self.blocked.get() && stack.has_egress()) {
             return Some(Duration::ZERO);
         }
         let mut timeout = stack
             .poll_at()
-            .map(|at| at.saturating_duration_since(self.now()));
+            .map(|at| at.saturating_duration_since(self.read_clock()));
         for nic in nics.iter() {
             if let Some(d) = nic.device().next_poll_in() {
                 timeout = Some(timeout.map_or(d, |t| t.min(d)));

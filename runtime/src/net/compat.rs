@@ -75,8 +75,8 @@ impl futures_io::AsyncWrite for OwnedWriteHalf {
     }
 }
 
-/// The most a hyper read asks the stack for at once. hyper lends uninitialised buffers of up to
-/// ~400 KiB; each read zeroes the part it lends to the stack, so that part is kept small.
+/// The most a hyper read asks the stack for at once (hyper lends uninitialised buffers of up to
+/// ~400 KiB; a read zeroes only as much of it as the stack has bytes ready).
 #[cfg(feature = "hyper")]
 const HYPER_READ_CHUNK: usize = 32 * 1024;
 

@@ -173,6 +173,13 @@ impl Core {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        if timeout == Some(Duration::ZERO) && !self.reactor.has_registrations() {
+            // Nothing to wait for and no descriptor to look at (an in-process device has frames
+            // waiting): skip the epoll_wait system call. Wakes from other threads arrive through
+            // `drain_remote` on the next park all the same.
+            self.fire_timers();
+            return;
+        }
         let remote = self.reactor.turn(timeout);
         if remote || self.shared.has_remote() {
             self.shared.drain_remote(&mut *self.run_queue.borrow_mut());

@@ -29,6 +29,7 @@ fn stack(mac: EthernetAddress, ip: Ipv4Addr, offload: bool) -> Stack {
         mtu: 1500,
         checksum_offload: offload,
         gateway: None,
+        loopback: false,
     });
     s
 }
@@ -266,6 +267,8 @@ fn closed_ports_answer_port_unreachable_and_bound_ports_do_not() {
     assert_eq!(b.counters().get(Counter::UdpNoPorts), 1);
     assert_eq!(b.counters().get(Counter::IcmpOutDestUnreachs), 1);
     assert_eq!(a.counters().get(Counter::IcmpInDestUnreachs), 1);
+    // An unconnected socket ignores ICMP errors (Linux without IP_RECVERR).
+    assert!(a.udp_take_error(ha).unwrap().is_none());
     // The port can be bound again; the stale handle stays stale.
     let again = b.udp_bind(sa(B_IP, 2000)).unwrap();
     assert_ne!(again, hb);
@@ -460,4 +463,49 @@ fn corrupt_datagrams_never_reach_a_socket() {
     b.receive(NOW, IF0, &frames[0]);
     assert_eq!(recv_from(&mut b, hb, 16), None);
     assert_eq!(b.counters().get(Counter::UdpInCsumErrors), 1);
+}
+
+#[test]
+fn a_connected_socket_gets_port_unreachable_as_its_pending_error_once() {
+    let (mut a, mut b) = pair();
+    let ha = a.udp_bind(sa(A_IP, 1000)).unwrap();
+    a.udp_connect(ha, sa(B_IP, 2001)).unwrap();
+    let woken = Arc::new(Counting::default());
+    let waker = Waker::from(woken.clone());
+    let mut buf = [0u8; 16];
+    assert!(
+        a.udp_poll_recv(ha, &mut Context::from_waker(&waker), &mut buf)
+            .is_pending()
+    );
+    send_to(&mut a, ha, b"x", sa(B_IP, 2001)).unwrap();
+    exchange(&mut a, &mut b);
+    assert_eq!(b.counters().get(Counter::UdpNoPorts), 1);
+    assert_eq!(woken.0.load(Ordering::SeqCst), 1, "the reader is woken");
+    assert!(a.udp_poll_recv_ready(ha, &mut cx()).is_ready());
+    match a.udp_poll_recv(ha, &mut cx(), &mut buf) {
+        Poll::Ready(r) => assert_eq!(kind(r), io::ErrorKind::ConnectionRefused),
+        Poll::Pending => panic!("the error is pending"),
+    }
+    assert!(
+        a.udp_poll_recv(ha, &mut cx(), &mut buf).is_pending(),
+        "reported once"
+    );
+    // The next one is returned by a send, or taken with SO_ERROR.
+    send_to(&mut a, ha, b"x", sa(B_IP, 2001)).unwrap();
+    exchange(&mut a, &mut b);
+    assert_eq!(
+        kind(send_to(&mut a, ha, b"y", sa(B_IP, 2001))),
+        io::ErrorKind::ConnectionRefused
+    );
+    send_to(&mut a, ha, b"w", sa(B_IP, 2001)).unwrap();
+    exchange(&mut a, &mut b);
+    let e = a.udp_take_error(ha).unwrap().expect("the third refusal");
+    assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused);
+    assert!(a.udp_take_error(ha).unwrap().is_none());
+    // Errors about another peer's datagrams do not concern it.
+    let hc = a.udp_bind(sa(A_IP, 1001)).unwrap();
+    a.udp_connect(hc, sa(B_IP, 2002)).unwrap();
+    send_to(&mut a, ha, b"z", sa(B_IP, 2001)).unwrap();
+    exchange(&mut a, &mut b);
+    assert!(a.udp_take_error(hc).unwrap().is_none());
 }

@@ -27,8 +27,8 @@
 //!   `K = 0` and `W_max = cwnd_epoch` (and `W_est = cwnd_epoch`).
 //! - **Spurious congestion events** (section 4.9): [`CongestionOps::undo`] restores `W_max`,
 //!   `cwnd_prior`, the epoch (`t_epoch`, `K`, `cwnd_epoch`) and `W_est` saved at the event.
-//! - **Slow start** (section 4.10): Reno's, shared ([`slow_start`]). HyStart++ is not
-//!   implemented: slow start ends at the first loss, as with Reno.
+//! - **Slow start** (section 4.10): Reno's, shared ([`slow_start`]), with HyStart++ (RFC 9406)
+//!   in the initial slow start, run by [`super::Congestion`] for every algorithm.
 //! - **Idle and application-limited periods** (section 5.8): the window does not grow when it
 //!   did not limit the sender (enforced by [`super::Congestion::on_ack`]), and time spent idle
 //!   does not count in `t` (the epoch start moves forward by the idle time, as Linux does); an
@@ -79,10 +79,11 @@ struct State {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Cubic {
     s: State,
-    /// The state before the last congestion event.
-    saved: Option<State>,
-    /// The smoothed RTT (the RFC's `RTT` in `W_cubic(t + RTT)`).
-    srtt: Duration,
+    /// The state before the last congestion event (boxed: most connections never need it,
+    /// and every connection carries a `Cubic`).
+    saved: Option<Box<State>>,
+    /// The smoothed RTT (the RFC's `RTT` in `W_cubic(t + RTT)`), in seconds.
+    srtt: f64,
 }
 
 impl Cubic {
@@ -127,7 +128,10 @@ impl CongestionOps for Cubic {
     }
 
     fn ssthresh(&mut self, w: &Window, flight: usize, mss: usize, _now: Instant) -> usize {
-        self.saved = Some(self.s);
+        match &mut self.saved {
+            Some(saved) => **saved = self.s,
+            None => self.saved = Some(Box::new(self.s)),
+        }
         let cwnd = w.cwnd as f64;
         self.s.w_max = if cwnd < self.s.w_max {
             cwnd * (1.0 + BETA) / 2.0
@@ -141,7 +145,7 @@ impl CongestionOps for Cubic {
     }
 
     fn cong_avoid(&mut self, w: &mut Window, ack: &Ack) {
-        let acked = slow_start(w, ack.acked, ack.mss);
+        let acked = slow_start(w, ack);
         if acked == 0 {
             return;
         }
@@ -162,7 +166,7 @@ impl CongestionOps for Cubic {
         let next = if self.w_cubic(&epoch, t, mss) < self.s.w_est {
             cwnd.max(self.s.w_est)
         } else {
-            let ahead = self.w_cubic(&epoch, t + self.srtt.as_secs_f64(), mss);
+            let ahead = self.w_cubic(&epoch, t + self.srtt, mss);
             let target = ahead.clamp(cwnd, 1.5 * cwnd);
             cwnd + (target - cwnd) / cwnd * acked
         };
@@ -176,7 +180,7 @@ impl CongestionOps for Cubic {
     }
 
     fn on_rtt(&mut self, _sample: Duration, srtt: Duration) {
-        self.srtt = srtt;
+        self.srtt = srtt.as_secs_f64();
     }
 
     fn on_rto(&mut self, _now: Instant) {
@@ -187,7 +191,7 @@ impl CongestionOps for Cubic {
 
     fn undo(&mut self) {
         if let Some(saved) = self.saved.take() {
-            self.s = saved;
+            self.s = *saved;
         }
     }
 

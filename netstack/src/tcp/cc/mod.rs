@@ -19,6 +19,9 @@
 //! - the initial window, `init_segments` segments (RFC 6928: 10, `tcp_init_cwnd`);
 //! - slow start with appropriate byte counting, L = 2 (RFC 5681 section 3.1, RFC 3465
 //!   section 2.2), in [`slow_start`], which the algorithms' `cong_avoid` call below `ssthresh`;
+//! - HyStart++ (RFC 9406, `hystart.rs`) in the initial slow start: a growing RTT turns slow
+//!   start into Conservative Slow Start and then congestion avoidance, before the loss that
+//!   would otherwise end it;
 //! - growth only while the window limits the sender (RFC 7661's "cwnd-limited"; the
 //!   connection says whether it was): an application- or receiver-limited sender does not
 //!   inflate a window it does not use;
@@ -47,13 +50,16 @@
 //! adding a variant and an `impl`.
 
 mod cubic;
+mod hystart;
 mod newreno;
 
 use std::time::Duration;
 
 pub use crate::config::CongestionControl;
 use crate::time::Instant;
+use crate::wire::SeqNumber;
 pub(crate) use cubic::Cubic;
+pub(crate) use hystart::{HyStart, Transition};
 pub(crate) use newreno::NewReno;
 
 /// The window variables an algorithm reads and (in [`CongestionOps::cong_avoid`]) grows.
@@ -74,6 +80,8 @@ pub(crate) struct Ack {
     pub acked: usize,
     /// The sender's MSS.
     pub mss: usize,
+    /// HyStart++'s Conservative Slow Start: slow start grows a quarter as fast.
+    pub css: bool,
 }
 
 /// A congestion control algorithm (the part of Linux's `tcp_congestion_ops` that decides
@@ -169,14 +177,18 @@ impl CongestionOps for Algo {
 }
 
 /// Slow start (RFC 5681 section 3.1) with appropriate byte counting and L = 2 (RFC 3465 section
-/// 2.2): `cwnd` grows by the bytes acknowledged, at most two segments per ACK, and not past
-/// `ssthresh`. Returns the acknowledged bytes left over for congestion avoidance once `cwnd`
+/// 2.2): `cwnd` grows by the bytes acknowledged, at most two segments per ACK (a quarter of
+/// that in HyStart++'s CSS), and not past `ssthresh`. Returns the acknowledged bytes left over for congestion avoidance once `cwnd`
 /// reached `ssthresh` (0 while still below it).
-pub(crate) fn slow_start(w: &mut Window, acked: usize, mss: usize) -> usize {
+pub(crate) fn slow_start(w: &mut Window, ack: &Ack) -> usize {
+    let (acked, mss) = (ack.acked, ack.mss);
     if w.cwnd >= w.ssthresh {
         return acked;
     }
-    let grow = acked.min(2 * mss);
+    let mut grow = acked.min(2 * mss);
+    if ack.css {
+        grow /= hystart::CSS_GROWTH_DIVISOR;
+    }
     let room = w.ssthresh - w.cwnd;
     if grow < room {
         w.cwnd += grow;
@@ -195,6 +207,8 @@ pub(crate) struct Congestion {
     algo: Algo,
     /// The window before the last reduction, for [`Congestion::undo`].
     prior: Option<Window>,
+    /// HyStart++ while the initial slow start lasts (see `hystart.rs`).
+    hystart: Option<HyStart>,
 }
 
 impl Congestion {
@@ -208,6 +222,34 @@ impl Congestion {
             },
             algo: Algo::new(which),
             prior: None,
+            hystart: None,
+        }
+    }
+
+    /// Runs HyStart++ in the initial slow start (`tcp_hystart`), or not.
+    pub fn with_hystart(mut self, on: bool) -> Congestion {
+        self.hystart = (on && self.w.ssthresh == usize::MAX).then(HyStart::default);
+        self
+    }
+
+    /// Whether HyStart++ still watches this slow start.
+    pub fn hystart_running(&self) -> bool {
+        self.hystart.is_some()
+    }
+
+    /// Whether HyStart++ has slowed slow start down (Conservative Slow Start).
+    pub fn in_css(&self) -> bool {
+        self.hystart.is_some_and(|h| h.in_css())
+    }
+
+    /// An ACK moved `SND.UNA` (HyStart++'s rounds): after the last round of CSS, congestion
+    /// avoidance begins with `ssthresh = cwnd`.
+    pub fn on_snd_una(&mut self, snd_una: SeqNumber, snd_nxt: SeqNumber) {
+        if let Some(h) = &mut self.hystart
+            && h.on_ack(snd_una, snd_nxt) == Transition::Done
+        {
+            self.w.ssthresh = self.w.cwnd;
+            self.hystart = None;
         }
     }
 
@@ -253,12 +295,24 @@ impl Congestion {
         if acked == 0 || !cwnd_limited {
             return;
         }
-        self.algo.cong_avoid(&mut self.w, &Ack { now, acked, mss });
+        let css = self.in_css();
+        self.algo.cong_avoid(
+            &mut self.w,
+            &Ack {
+                now,
+                acked,
+                mss,
+                css,
+            },
+        );
     }
 
-    /// An RTT sample and the smoothed RTT after it.
+    /// An RTT sample and the smoothed RTT after it (HyStart++ may enter or leave CSS).
     pub fn on_rtt(&mut self, sample: Duration, srtt: Duration) {
         self.algo.on_rtt(sample, srtt);
+        if let Some(h) = &mut self.hystart {
+            h.on_rtt(sample);
+        }
     }
 
     /// A congestion event (loss detected with `flight` bytes outstanding): the threshold drops
@@ -272,6 +326,7 @@ impl Congestion {
     /// window cannot grow beyond what is used, which [`Congestion::on_ack`] ensures.
     pub fn on_congestion(&mut self, now: Instant, flight: usize, mss: usize) -> usize {
         self.prior = Some(self.w);
+        self.hystart = None;
         let flight = flight.min(self.w.cwnd);
         self.w.ssthresh = self.algo.ssthresh(&self.w, flight, mss, now);
         self.w.ssthresh

@@ -29,7 +29,7 @@ impl CongestionOps for NewReno {
     }
 
     fn cong_avoid(&mut self, w: &mut Window, ack: &Ack) {
-        let acked = slow_start(w, ack.acked, ack.mss);
+        let acked = slow_start(w, ack);
         if acked == 0 {
             return;
         }

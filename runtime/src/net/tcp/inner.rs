@@ -109,6 +109,25 @@ impl Conn {
         self.poll_with(Dir::Read, cx, |s, _, h, own| s.tcp_poll_read(h, own, buf))
     }
 
+    /// Reads into the unfilled part of `buf`, initialising (zeroing) only as many of its bytes
+    /// as the stack has ready to read (one when none, to learn of the end of the stream or an
+    /// error): a reader lending a large uninitialised buffer (hyper lends up to ~400 KiB) does not
+    /// pay for zeroing it at every read. Returns the number of bytes read.
+    pub(crate) fn poll_read_buf(
+        &self,
+        cx: Option<&mut Context<'_>>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
+        if let Some(e) = self.deferred.take() {
+            return Poll::Ready(Err(e));
+        }
+        self.poll_with(Dir::Read, cx, |s, _, h, own| {
+            let ready = s.tcp_recv_queued(h)?;
+            let dst = buf.initialize_unfilled_to(buf.remaining().min(ready.max(1)));
+            s.tcp_poll_read(h, own, dst)
+        })
+    }
+
     pub(crate) fn poll_peek(
         &self,
         cx: Option<&mut Context<'_>>,
@@ -205,6 +224,14 @@ impl Conn {
         // SAFETY: the first `n` bytes of the chunk are initialised: zeroed, then read into.
         unsafe { buf.advance_mut(n) };
         Ok(n)
+    }
+
+    /// Takes the pending error (`SO_ERROR`): one kept for the next call, else the stack's.
+    pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
+        if let Some(e) = self.deferred.take() {
+            return Ok(Some(e));
+        }
+        self.driver.with_stack(|s, _| s.tcp_take_error(self.handle))
     }
 
     /// Keeps `e` for the next read or write (see the module docs).

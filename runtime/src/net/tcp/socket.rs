@@ -37,6 +37,16 @@ pub struct TcpSocket {
 }
 
 impl TcpSocket {
+    /// Takes the pending error (`SO_ERROR`, tokio's `take_error`); an unconnected socket has
+    /// none.
+    ///
+    /// # Errors
+    /// `NotConnected` if the socket is gone.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.driver()
+            .with_stack(|s, _| s.tcp_take_error(self.handle))
+    }
+
     /// A new IPv4 TCP socket.
     ///
     /// # Errors

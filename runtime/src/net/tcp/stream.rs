@@ -206,6 +206,38 @@ impl TcpStream {
         self.conn.try_io(interest, f)
     }
 
+    /// Waits for `interest` and calls `f` until it does not return `WouldBlock` (tokio's
+    /// `async_io`): `f` is meant to move bytes through this stream's `try_` methods. After a
+    /// `WouldBlock` from `f` the task yields to the others before asking again, so an `f` that
+    /// blocks for reasons of its own does not starve them.
+    ///
+    /// # Errors
+    /// A readiness error, or `f`'s error other than `WouldBlock`.
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        mut f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            self.ready(interest).await?;
+            match self.try_io(interest, &mut f) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    crate::task::yield_now().await;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// Takes the pending error (`SO_ERROR`, tokio's `take_error`): the reset, timeout or
+    /// refusal the next read or write would have returned; `Ok(None)` when there is none.
+    ///
+    /// # Errors
+    /// `NotConnected` once the connection is gone from the stack.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.conn.take_error()
+    }
+
     /// Sets `TCP_NODELAY`: with it, small writes leave at once instead of waiting for
     /// outstanding data to be acknowledged (Nagle's algorithm).
     ///
@@ -313,14 +345,13 @@ fn ready_now<T>(poll: Poll<io::Result<T>>) -> io::Result<T> {
     }
 }
 
-/// Reads into the unfilled part of `buf`.
+/// Reads into the unfilled part of `buf` (zeroing no more of it than the bytes ready).
 pub(crate) fn poll_read_buf(
     conn: &Conn,
     cx: &mut Context<'_>,
     buf: &mut ReadBuf<'_>,
 ) -> Poll<io::Result<()>> {
-    let dst = buf.initialize_unfilled();
-    let n = std::task::ready!(conn.poll_read(Some(cx), dst))?;
+    let n = std::task::ready!(conn.poll_read_buf(Some(cx), buf))?;
     buf.advance(n);
     Poll::Ready(Ok(()))
 }

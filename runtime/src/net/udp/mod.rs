@@ -1,5 +1,8 @@
 //! [`UdpSocket`]: a UDP socket of the runtime's stack, with tokio's methods: the async ones,
-//! their `poll_` and `try_` forms, readiness, and options.
+//! their `poll_` and `try_` forms, readiness, and options (peeks, `BufMut` receives,
+//! `take_error` and `async_io` are in `recv.rs`).
+
+mod recv;
 
 use std::fmt;
 use std::future::poll_fn;
