@@ -33,9 +33,9 @@ macro_rules! cases {
         }
 
         #[test]
-        fn wrk_keepalive_connections() {
-            if interop::can_run("wrk_keepalive_connections") {
-                interop::http::wrk_keepalive(NIC, NET);
+        fn wrk_and_ab_keepalive_load() {
+            if interop::can_run("wrk_and_ab_keepalive_load") {
+                interop::http::keepalive_load(NIC, NET);
             }
         }
 

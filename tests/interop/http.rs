@@ -85,19 +85,28 @@ pub fn curl_routes(nic: Nic, net: u8, loss: bool) {
     lab.finish();
 }
 
-/// wrk: 100 keep-alive connections for 5 s against `GET /`; no socket error, no answer other
-/// than 2xx or 3xx (there are no 3xx routes), and each connection opened once.
-pub fn wrk_keepalive(nic: Nic, net: u8) {
-    const CONNECTIONS: u64 = 100;
-    let lab = Lab::new("wrk", nic, net, 3);
+/// Keep-alive load: wrk with 100 HTTP/1.1 connections for 5 s, then ab with 20,000 HTTP/1.0
+/// keep-alive requests over 100 connections, both against `GET /`: no socket error, no failed
+/// request, no answer other than 2xx, and each connection opened once.
+pub fn keepalive_load(nic: Nic, net: u8) {
+    let lab = Lab::new("keepalive", nic, net, 3);
     let server = lab.start_server("http", "http", PORT, &[]);
-    let before = counter(&stats(&lab, PORT), "TcpPassiveOpens");
+    let url = format!("http://{}:{PORT}/", lab.stack_ip);
+    let mut opened = counter(&stats(&lab, PORT), "TcpPassiveOpens");
+    // The passive opens since the last look, this look's own connection excluded.
+    let mut opened_since = |lab: &Lab| {
+        let stats = stats(lab, PORT);
+        let now = counter(&stats, "TcpPassiveOpens");
+        let since = now - opened - 1;
+        opened = now;
+        (since, stats)
+    };
+
     lab.log("wrk starts");
     let out = lab
         .tool("wrk")
         .args(["-t", "2", "-c", &CONNECTIONS.to_string(), "-d", "5s"])
-        .args(["--timeout", "10s"])
-        .arg(format!("http://{}:{PORT}/", lab.stack_ip))
+        .args(["--timeout", "10s", &url])
         .timeout(Duration::from_secs(120))
         .run()
         .unwrap_or_else(|e| panic!("{e}"))
@@ -107,31 +116,86 @@ pub fn wrk_keepalive(nic: Nic, net: u8) {
     // wrk prints these lines only when something went wrong.
     assert!(!report.contains("Socket errors"), "wrk:\n{report}");
     assert!(!report.contains("Non-2xx or 3xx"), "wrk:\n{report}");
-    let requests: u64 = report
-        .lines()
-        .find(|l| l.contains(" requests in "))
-        .and_then(|l| l.split_whitespace().next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no request count in wrk's report:\n{report}"));
+    let requests = number_after(report, " requests in ", true);
     assert!(
         requests > CONNECTIONS,
         "{requests} requests on {CONNECTIONS} connections:\n{report}"
     );
-
-    let stats = stats(&lab, PORT);
-    // wrk's connections, the one it makes first to check that the server answers (its
-    // `wrk.resolve` connects to each address), and this request's.
-    let opened = counter(&stats, "TcpPassiveOpens") - before;
+    // wrk's connections, and the one it makes first to check that the server answers (its
+    // `wrk.resolve` connects to each address).
+    let (wrk_opened, _) = opened_since(&lab);
     assert_eq!(
-        opened,
-        CONNECTIONS + 2,
-        "connections opened during the run (keep-alive: one per wrk connection)\n{report}"
+        wrk_opened,
+        CONNECTIONS + 1,
+        "connections wrk opened (keep-alive: one per connection)\n{report}"
     );
+
+    lab.log("ab starts");
+    let out = lab
+        .tool("ab")
+        .args([
+            "-k",
+            "-c",
+            &CONNECTIONS.to_string(),
+            "-n",
+            &AB_REQUESTS.to_string(),
+        ])
+        .args(["-s", "10", &url])
+        .timeout(Duration::from_secs(120))
+        .run()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .success();
+    let report = &out.stdout;
+    lab.log(format_args!("ab:\n{report}"));
+    assert_eq!(
+        number_after(report, "Complete requests:", false),
+        AB_REQUESTS,
+        "{report}"
+    );
+    assert_eq!(
+        number_after(report, "Failed requests:", false),
+        0,
+        "{report}"
+    );
+    assert_eq!(
+        number_after(report, "Keep-Alive requests:", false),
+        AB_REQUESTS,
+        "{report}"
+    );
+    // ab prints these lines only when there were some.
+    assert!(!report.contains("Write errors"), "ab:\n{report}");
+    assert!(!report.contains("Non-2xx responses"), "ab:\n{report}");
+    let (ab_opened, stats) = opened_since(&lab);
+    assert_eq!(ab_opened, CONNECTIONS, "connections ab opened\n{report}");
+
     let l = listener(&stats, PORT);
     assert_eq!(l["overflows"], 0, "{l}");
     assert_eq!(l["drops"], 0, "{l}");
     check_stack_counters(&stats);
     server.stop();
     lab.finish();
+}
+
+/// Connections at once, for wrk and for ab.
+const CONNECTIONS: u64 = 100;
+/// ab's request count.
+const AB_REQUESTS: u64 = 20_000;
+
+/// The number in `report`'s line holding `label`: the first word of the line (`first`), or
+/// the first word after the label.
+fn number_after(report: &str, label: &str, first: bool) -> u64 {
+    report
+        .lines()
+        .find_map(|l| {
+            let at = l.find(label)?;
+            let words = if first {
+                &l[..at]
+            } else {
+                &l[at + label.len()..]
+            };
+            words.split_whitespace().next()?.parse().ok()
+        })
+        .unwrap_or_else(|| panic!("no number for {label:?} in:\n{report}"))
 }
 
 /// sockeye found nothing malformed in what the kernel sent.

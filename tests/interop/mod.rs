@@ -4,8 +4,9 @@
 //! AF_PACKET socket. `tests/interop_kernel.rs` runs every case over both (`tap::`, `raw::`):
 //!
 //! - [`http`]: curl `GET /`, `GET /bytes/50000000` (SHA-256 checked) and `POST /echo` of 10 MB
-//!   (checked), also with 5 % random loss on the kernel's side; wrk with 100 keep-alive
-//!   connections for 5 s: no socket error, no non-2xx answer, one connection each;
+//!   (checked), also with 5 % random loss on the kernel's side; wrk (HTTP/1.1) and ab
+//!   (HTTP/1.0) with 100 keep-alive connections: no error, no non-2xx answer, one connection
+//!   each;
 //! - [`transfer`]: nc to `echo`; sockeye's `client` fetching 100 MB from
 //!   `python3 -m http.server` and sending 100 MB to `nc -l`, both checked by SHA-256, also with
 //!   5 % random loss;
@@ -22,6 +23,10 @@
 //! instead of hanging. The cases need root and the tools in [`TOOLS`]: without them a case
 //! prints "skipped" and passes, except under `CI=true`, where it fails.
 //!
+//! The example binaries are the ones `cargo test` builds next to the test binaries
+//! (`target/<profile>/examples/`); `cargo test --test interop_kernel` alone does not build
+//! them, so run `cargo build --examples` first in that case.
+//!
 //! Sizes are the ones the issue names. A debug build moves them quickly enough over both
 //! links (about 30 to 75 MB/s without loss), so the stack needs no optimisation for tests.
 
@@ -36,8 +41,8 @@ pub use lab::Nic;
 
 /// The commands the suite runs.
 pub const TOOLS: &[&str] = &[
-    "ip", "ss", "sh", "timeout", "ethtool", "iptables", "curl", "wrk", "nc", "python3", "hping3",
-    "tshark",
+    "ip", "ss", "sh", "timeout", "ethtool", "iptables", "curl", "wrk", "ab", "nc", "python3",
+    "hping3", "tshark",
 ];
 
 /// The random loss of the lossy cases, per frame and direction.
