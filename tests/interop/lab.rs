@@ -28,6 +28,7 @@
 use std::cell::RefCell;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
+use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use super::process::{Cmd, Finished, Spawned, poll_until};
@@ -100,6 +101,8 @@ impl Lab {
             unchecked: RefCell::new(Vec::new()),
             created: false,
         };
+        static STALE: Once = Once::new();
+        STALE.call_once(remove_stale_namespaces);
         let _ = std::fs::remove_dir_all(&lab.dir);
         std::fs::create_dir_all(&lab.dir).expect("creating the scratch directory");
         crate::common::run("ip", &["netns", "add", &lab.ns]);
@@ -307,6 +310,28 @@ impl Drop for Server {
             } else {
                 child.stop(libc::SIGKILL, Duration::ZERO);
             }
+        }
+    }
+}
+
+/// Deletes the namespaces (and scratch directories) an earlier run of this suite left behind
+/// when it was killed: the names end in the pid of the test process that made them, and only
+/// those whose process no longer exists are deleted.
+fn remove_stale_namespaces() {
+    let Ok(list) = crate::common::try_run("ip", &["netns", "list"]) else {
+        return;
+    };
+    for name in list.lines().filter_map(|l| l.split_whitespace().next()) {
+        let Some(pid) = name
+            .strip_prefix("sk-interop-")
+            .and_then(|rest| rest.rsplit('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = crate::common::try_run("ip", &["netns", "del", name]);
+            let _ = std::fs::remove_dir_all(std::env::temp_dir().join(name));
         }
     }
 }

@@ -10,7 +10,8 @@
 //!   dropped while still running, also when the test panics; a deadline that passes does the
 //!   same and becomes an error that shows the command line and what the program printed.
 //! - Only processes the suite started are ever signalled, and only while they are known to be
-//!   unreaped (so their pid cannot have been reused).
+//!   unreaped (so their pid cannot have been reused). Should the test process be killed, its
+//!   children get SIGKILL from the kernel (`PR_SET_PDEATHSIG`).
 
 use std::fmt::Write as _;
 use std::io::Read;
@@ -182,15 +183,26 @@ impl Cmd {
             }
             None => Command::new(&self.program),
         };
-        let mut child = command
+        command
             .args(&self.args)
             .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // A group of its own: the deadline or the guard kills whatever it started too.
-            .process_group(0)
-            .spawn()
-            .map_err(|e| format!("`{line}`: {e}"))?;
+            .process_group(0);
+        // SAFETY: the closure runs in the child between fork and exec and only makes one
+        // async-signal-safe system call.
+        unsafe {
+            // Killed with the test's thread, should the test process itself be killed.
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        let mut child = command.spawn().map_err(|e| format!("`{line}`: {e}"))?;
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr = child.stderr.take().expect("piped stderr");
         let out = Arc::new(Mutex::new(Vec::new()));
