@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+mod hash;
 pub mod neighbor;
 pub mod route;
 pub mod sim;

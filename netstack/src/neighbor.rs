@@ -19,7 +19,7 @@
 //! [`NeighborCache::poll_at`] says so; nothing walks the table on every packet.
 
 use core::net::Ipv4Addr;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::time::Instant;
@@ -99,7 +99,7 @@ pub enum PollAction {
 /// The cache (one per stack; entries are per address, since interfaces have disjoint subnets).
 #[derive(Debug, Default)]
 pub struct NeighborCache {
-    entries: HashMap<Ipv4Addr, State>,
+    entries: crate::hash::Map<Ipv4Addr, State>,
 }
 
 impl NeighborCache {

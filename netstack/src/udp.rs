@@ -22,7 +22,6 @@
 //!   overflow the device queue.
 
 use core::net::{Ipv4Addr, SocketAddrV4};
-use std::collections::HashMap;
 use std::io;
 use std::task::Waker;
 
@@ -225,9 +224,9 @@ pub(crate) struct UdpTable {
     /// Indices of empty slots, reused last-freed first.
     free: Vec<u32>,
     /// Bound local address → slot index.
-    by_local: HashMap<SocketAddrV4, u32>,
+    by_local: crate::hash::Map<SocketAddrV4, u32>,
     /// Sockets bound per port, for the wildcard bind conflict check.
-    ports: HashMap<u16, u32>,
+    ports: crate::hash::Map<u16, u32>,
     /// Sockets with a send-buffer charge, released when their frames leave.
     charged: Vec<UdpHandle>,
     /// Ephemeral binds so far: the nonce that makes each one's port choice independent.

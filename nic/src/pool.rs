@@ -24,15 +24,21 @@ impl FramePool {
         self.allocated
     }
 
-    /// A buffer holding `len` zeroed bytes, from the free list when possible.
+    /// A buffer of `len` bytes, from the free list when possible, for the caller to overwrite
+    /// entirely (a device's `fill` writes the whole frame): a recycled buffer keeps an earlier
+    /// frame's bytes instead of being zeroed again, which for 64 KiB loopback frames was a
+    /// pass over every byte sent.
     pub(crate) fn take(&mut self, len: usize) -> Vec<u8> {
         match self.free.pop() {
             Some(mut buffer) => {
                 if buffer.capacity() < len {
                     self.allocated += 1;
                 }
-                buffer.clear();
-                buffer.resize(len, 0);
+                if buffer.len() >= len {
+                    buffer.truncate(len);
+                } else {
+                    buffer.resize(len, 0);
+                }
                 buffer
             }
             None => {

@@ -43,7 +43,7 @@
 
 use core::mem::size_of;
 use core::net::Ipv4Addr;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::Stack;
@@ -217,7 +217,7 @@ impl Expired {
 /// Every incomplete datagram, with the memory they use. See the [module docs](self).
 #[derive(Debug, Default)]
 pub(crate) struct Reassembler {
-    queues: HashMap<Key, Queue>,
+    queues: crate::hash::Map<Key, Queue>,
     /// Queues by deadline, then creation order: expiry and eviction take the first.
     order: BTreeMap<(Instant, u64), Key>,
     /// The creation counter that keeps `order` keys unique.

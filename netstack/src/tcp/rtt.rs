@@ -88,34 +88,37 @@ impl RttEstimator {
         some(self.min_rtt)
     }
 
+    /// The RTO without backoff, in nanoseconds (integer arithmetic: it is computed for
+    /// every ACK).
+    fn base_rto_nanos(&self) -> u64 {
+        let rto = if self.srtt == NONE {
+            nanos(INITIAL_RTO)
+        } else {
+            let var = self.rttvar.saturating_mul(4).max(nanos(GRANULARITY));
+            self.srtt.saturating_add(var)
+        };
+        rto.clamp(self.rto_min, self.rto_max)
+    }
+
     /// The RTO without backoff.
     pub fn base_rto(&self) -> Duration {
-        let rto = match self.srtt() {
-            None => INITIAL_RTO,
-            Some(srtt) => srtt + (self.rttvar() * 4).max(GRANULARITY),
-        };
-        rto.clamp(self.rto_min(), self.rto_max())
+        Duration::from_nanos(self.base_rto_nanos())
     }
 
     /// The current RTO: the base RTO doubled once per unanswered expiry, at most `rto_max`.
     pub fn rto(&self) -> Duration {
-        let base = self.base_rto();
-        let factor = 1u32
-            .checked_shl(u32::from(self.backoff))
-            .unwrap_or(u32::MAX);
-        base.checked_mul(factor)
-            .unwrap_or(self.rto_max())
-            .min(self.rto_max())
+        let base = self.base_rto_nanos();
+        let shift = u32::from(self.backoff);
+        let backed_off = match base.checked_shl(shift) {
+            Some(v) if v >> shift == base => v,
+            _ => self.rto_max,
+        };
+        Duration::from_nanos(backed_off.min(self.rto_max))
     }
 
     /// Records a timer expiry: the next RTO is doubled.
     pub fn back_off(&mut self) {
         self.backoff = self.backoff.saturating_add(1).min(31);
-    }
-
-    /// The lower bound of the RTO.
-    fn rto_min(&self) -> Duration {
-        Duration::from_nanos(self.rto_min)
     }
 
     /// The upper bound of the RTO.

@@ -15,7 +15,7 @@
 //!   (the user closed the handle, or it is a child the user never saw).
 
 use core::net::{Ipv4Addr, SocketAddrV4};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io;
 
 use super::listen::Listener;
@@ -69,9 +69,9 @@ impl TupleKey {
 pub(crate) struct Table {
     slots: Vec<Slot>,
     free: Vec<u32>,
-    conns: HashMap<TupleKey, u32>,
-    listeners: HashMap<SocketAddrV4, u32>,
-    ports: HashMap<u16, PortUse>,
+    conns: crate::hash::Map<TupleKey, u32>,
+    listeners: crate::hash::Map<SocketAddrV4, u32>,
+    ports: crate::hash::Map<u16, PortUse>,
     /// Whether each slot's port is held explicitly (parallel to `slots`).
     explicit: Vec<bool>,
     wheel: Wheel<u32>,

@@ -41,6 +41,9 @@ use crate::reactor::Reactor;
 use crate::runtime::Interface;
 use nic::Nic;
 
+/// Extra receive rounds a turn makes for frames an in-process device handed straight back.
+const REPOLLS: usize = 3;
+
 /// Everything the builder says about the network.
 pub(crate) struct NetSetup {
     pub(crate) interfaces: Vec<Interface>,
@@ -114,14 +117,14 @@ impl NetDriver {
 
     /// Reads the clock for a new turn.
     fn refresh(&self) -> sockeye_netstack::Instant {
-        let t = self.read_clock();
+        let t = self.stack_time(std::time::Instant::now());
         self.tick.set(Some(t));
         t
     }
 
-    /// The clock, read now.
-    fn read_clock(&self) -> sockeye_netstack::Instant {
-        let micros = self.origin.elapsed().as_micros();
+    /// `now` as the stack's time.
+    fn stack_time(&self, now: std::time::Instant) -> sockeye_netstack::Instant {
+        let micros = now.saturating_duration_since(self.origin).as_micros();
         sockeye_netstack::Instant::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
     }
 
@@ -139,42 +142,50 @@ impl NetDriver {
 
     /// One turn of the network: receive, timers and transmit, device flushes (see the module
     /// docs). Returns how many frames were received.
-    pub(crate) fn poll(&self) -> usize {
-        // A new turn: the clock is read again (lazily, by the first step that needs it).
-        self.tick.set(None);
+    ///
+    /// When the transmit put frames into an in-process device that hands them straight back
+    /// (the loopback), the turn receives them at once, up to [`REPOLLS`] times, instead of
+    /// leaving them for the next turn: the other end of a connection on this stack sees a
+    /// request in the turn that sent it.
+    pub(crate) fn poll(&self, now: std::time::Instant) -> usize {
+        // A new turn, at the executor's reading of the clock.
+        let t = self.stack_time(now);
+        self.tick.set(Some(t));
         let mut stack = self.stack.borrow_mut();
         let mut nics = self.nics.borrow_mut();
-        let mut now = None;
         let mut received = 0;
-        if stack.rx_backlog_len() > 0 {
-            let t = *now.get_or_insert_with(|| self.now());
-            received += stack.start_receive(t);
-        }
-        for (index, nic) in nics.iter_mut().enumerate() {
-            if !nic.rx_wanted() {
-                continue;
+        for round in 0..=REPOLLS {
+            let mut got = 0;
+            if stack.rx_backlog_len() > 0 {
+                got += stack.start_receive(t);
             }
-            let t = *now.get_or_insert_with(|| {
-                let t = self.now();
-                stack.start_receive(t);
-                t
-            });
-            let iface = IfaceId(index as u16);
-            received += nic.receive(&mut |frame| stack.receive_or_queue(t, iface, frame));
-        }
-        let due = stack.poll_at().is_some_and(|at| {
-            let t = *now.get_or_insert_with(|| self.now());
-            at <= t
-        });
-        if received > 0 || due || stack.has_egress() {
-            let t = *now.get_or_insert_with(|| self.now());
-            let mut blocked = false;
-            stack.transmit(t, &mut |iface, len, fill| {
-                let ok = nics[usize::from(iface.0)].transmit(len, fill);
-                blocked |= !ok;
-                ok
-            });
-            self.blocked.set(blocked && stack.has_egress());
+            let mut started = got > 0;
+            for (index, nic) in nics.iter_mut().enumerate() {
+                if !nic.rx_wanted() {
+                    continue;
+                }
+                if !started {
+                    stack.start_receive(t);
+                    started = true;
+                }
+                let iface = IfaceId(index as u16);
+                got += nic.receive(&mut |frame| stack.receive_or_queue(t, iface, frame));
+            }
+            received += got;
+            let due = round == 0 && stack.poll_at().is_some_and(|at| at <= t);
+            if got > 0 || due || stack.has_egress() {
+                let mut blocked = false;
+                stack.transmit(t, &mut |iface, len, fill| {
+                    let ok = nics[usize::from(iface.0)].transmit(len, fill);
+                    blocked |= !ok;
+                    ok
+                });
+                self.blocked.set(blocked && stack.has_egress());
+            }
+            let again = stack.rx_backlog_len() > 0 || nics.iter().any(|n| n.device().rx_pending());
+            if !again {
+                break;
+            }
         }
         for nic in nics.iter_mut() {
             nic.flush();
@@ -189,7 +200,7 @@ impl NetDriver {
 
     /// How long the executor may block in epoll as far as the network is concerned (`None`:
     /// until a descriptor or another source wakes it).
-    pub(crate) fn next_timeout(&self) -> Option<Duration> {
+    pub(crate) fn next_timeout(&self, now: std::time::Instant) -> Option<Duration> {
         if self.busy_left.get() > 0 {
             return Some(Duration::ZERO);
         }
@@ -203,7 +214,7 @@ impl NetDriver {
         }
         let mut timeout = stack
             .poll_at()
-            .map(|at| at.saturating_duration_since(self.read_clock()));
+            .map(|at| at.saturating_duration_since(self.stack_time(now)));
         for nic in nics.iter() {
             if let Some(d) = nic.device().next_poll_in() {
                 timeout = Some(timeout.map_or(d, |t| t.min(d)));

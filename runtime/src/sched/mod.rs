@@ -158,9 +158,11 @@ impl Core {
     /// and polls the reactor; blocks in the reactor when no task is ready and the network has
     /// nothing to do now.
     fn park(&self) {
+        // One reading of the clock serves the timers and the network for this turn.
+        let now = std::time::Instant::now();
         self.shared.drain_remote(&mut *self.run_queue.borrow_mut());
-        self.fire_timers();
-        self.net.poll();
+        self.fire_timers(now);
+        self.net.poll(now);
         let idle = self.run_queue.borrow().is_empty();
         if !idle {
             // Work is waiting: look at I/O without blocking, and only if anything is registered.
@@ -169,7 +171,7 @@ impl Core {
             }
             return;
         }
-        let timeout = match (self.time.next_timeout(), self.net.next_timeout()) {
+        let timeout = match (self.time.next_timeout(now), self.net.next_timeout(now)) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -177,19 +179,18 @@ impl Core {
             // Nothing to wait for and no descriptor to look at (an in-process device has frames
             // waiting): skip the epoll_wait system call. Wakes from other threads arrive through
             // `drain_remote` on the next park all the same.
-            self.fire_timers();
             return;
         }
         let remote = self.reactor.turn(timeout);
         if remote || self.shared.has_remote() {
             self.shared.drain_remote(&mut *self.run_queue.borrow_mut());
         }
-        self.fire_timers();
+        self.fire_timers(std::time::Instant::now());
     }
 
-    fn fire_timers(&self) {
+    fn fire_timers(&self, now: std::time::Instant) {
         let mut fired = self.fired.borrow_mut();
-        self.time.fire_due(&mut fired);
+        self.time.fire_due(&mut fired, now);
         for waker in fired.drain(..) {
             waker.wake();
         }

@@ -33,8 +33,8 @@ impl TimeDriver {
         u64::try_from(ms + round_up).unwrap_or(u64::MAX)
     }
 
-    fn now_tick(&self) -> u64 {
-        let ms = self.origin.elapsed().as_millis();
+    fn tick_at(&self, now: std::time::Instant) -> u64 {
+        let ms = now.saturating_duration_since(self.origin).as_millis();
         u64::try_from(ms).unwrap_or(u64::MAX)
     }
 
@@ -82,22 +82,23 @@ impl TimeDriver {
         }
     }
 
-    /// Fires every timer that is due, pushing their wakers to `fired`.
-    pub(crate) fn fire_due(&self, fired: &mut Vec<Waker>) {
+    /// Fires every timer due at `now`, pushing their wakers to `fired`.
+    pub(crate) fn fire_due(&self, fired: &mut Vec<Waker>, now: std::time::Instant) {
         let mut wheel = self.wheel.borrow_mut();
         let Some(next) = wheel.next_expiration() else {
             return;
         };
-        let now = self.now_tick();
+        let now = self.tick_at(now);
         if next <= now {
             wheel.advance(now, fired);
         }
     }
 
-    /// How long the reactor may block before the next timer needs attention (`None`: no timers).
-    pub(crate) fn next_timeout(&self) -> Option<Duration> {
+    /// How long the reactor may block after `now` before the next timer needs attention
+    /// (`None`: no timers).
+    pub(crate) fn next_timeout(&self, now: std::time::Instant) -> Option<Duration> {
         let next = self.wheel.borrow().next_expiration()?;
         let at = self.origin + Duration::from_millis(next);
-        Some(at.saturating_duration_since(std::time::Instant::now()))
+        Some(at.saturating_duration_since(now))
     }
 }
