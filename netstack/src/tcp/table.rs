@@ -114,8 +114,13 @@ fn hash_at(keys: &RandomState, slots: &[Slot], index: u32) -> u64 {
 
 /// The 4-tuple of the connection in `slots[index]` (`None` if it is not a connection).
 fn key_at(slots: &[Slot], index: u32) -> Option<TupleKey> {
+    tuple_at(slots, index).map(|(local, remote)| TupleKey::new(local, remote))
+}
+
+/// The local and remote addresses of the connection in `slots[index]`.
+fn tuple_at(slots: &[Slot], index: u32) -> Option<(SocketAddrV4, SocketAddrV4)> {
     match slots.get(index as usize)?.socket.as_ref()? {
-        Socket::Conn(tcb) => Some(TupleKey::new(tcb.local, tcb.remote)),
+        Socket::Conn(tcb) => Some((tcb.local, tcb.remote)),
         Socket::Listener(_) => None,
     }
 }
@@ -227,10 +232,10 @@ impl Table {
 
     /// The connection with this 4-tuple.
     pub fn lookup(&self, local: SocketAddrV4, remote: SocketAddrV4) -> Option<u32> {
-        let key = TupleKey::new(local, remote);
+        let hash = self.keys.hash_one(TupleKey::new(local, remote));
         let slots = &self.slots;
         self.conns
-            .find(self.keys.hash_one(key), |&i| key_at(slots, i) == Some(key))
+            .find(hash, |&i| tuple_at(slots, i) == Some((local, remote)))
             .copied()
     }
 
@@ -339,12 +344,12 @@ impl Table {
             return;
         };
         tcb.hashed = true;
-        let key = TupleKey::new(tcb.local, tcb.remote);
+        let tuple = (tcb.local, tcb.remote);
         let slots = &self.slots;
         let keys = &self.keys;
         let entry = self.conns.entry(
-            keys.hash_one(key),
-            |&i| key_at(slots, i) == Some(key),
+            keys.hash_one(TupleKey::new(tuple.0, tuple.1)),
+            |&i| tuple_at(slots, i) == Some(tuple),
             |&i| hash_at(keys, slots, i),
         );
         match entry {
