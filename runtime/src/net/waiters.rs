@@ -56,7 +56,7 @@ struct Lists {
 #[derive(Default)]
 struct List {
     first: Option<Waker>,
-    /// Allocated at the first second waiter, then kept (with its capacity).
+    /// Allocated when a second task waits, then kept (with its capacity).
     #[expect(
         clippy::box_collection,
         reason = "boxed, the rarely used overflow costs the socket 8 bytes instead of 24"
