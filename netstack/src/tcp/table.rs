@@ -14,9 +14,12 @@
 //! - **Reaping**: a connection is freed when it is closed and nobody can observe it any more
 //!   (the user closed the handle, or it is a child the user never saw).
 
+use core::hash::BuildHasher;
 use core::net::{Ipv4Addr, SocketAddrV4};
 use std::collections::VecDeque;
 use std::io;
+
+use hashbrown::HashTable;
 
 use super::listen::Listener;
 use super::tcb::{Env, Tcb};
@@ -34,22 +37,14 @@ pub(crate) enum Socket {
 #[derive(Debug, Default)]
 struct Slot {
     generation: u32,
+    /// Whether the socket holds its port explicitly (in the padding after `generation`).
+    explicit: bool,
     socket: Option<Socket>,
 }
 
-/// Who holds a local port.
-#[derive(Debug, Default)]
-struct PortUse {
-    /// Sockets bound to it explicitly.
-    bound: Vec<u32>,
-    /// Connections using it implicitly.
-    implicit: u32,
-}
-
-/// A connection's 4-tuple packed into one integer, the key of the demultiplexing map: hashing
-/// it (SipHash, keyed per process, so flooding one bucket stays impractical) is one 16-byte
-/// write, where the tuple of two `SocketAddrV4`s took six writes, each paying SipHash's
-/// per-call cost; it was the largest single cost of opening a connection.
+/// A connection's 4-tuple packed into one integer, what the demultiplexing table hashes:
+/// hashing it (with the stack's keyed hash, `crate::hash`, so flooding one bucket stays
+/// impractical) is one 16-byte write, where the tuple of two `SocketAddrV4`s took six writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct TupleKey(u128);
 
@@ -65,15 +60,27 @@ impl TupleKey {
 }
 
 /// The TCP socket table.
+///
+/// **Memory per connection** (it adds to the boxed control block): a slab slot (24 bytes,
+/// which also holds whether the port is bound explicitly), and an entry in the demultiplexing
+/// table `conns`. That table holds only slab indices (4 bytes and a control byte per bucket;
+/// with the load at most 7/8 and buckets doubling, 5.7 to 11.4 bytes per connection): the key
+/// is read from the control block the index names, which a lookup touches anyway. Ports held
+/// implicitly (ephemeral ports of `connect`, a listener's port for its children) are only
+/// counted, 9 bytes a bucket per port in use, not per connection.
 #[derive(Default)]
 pub(crate) struct Table {
     slots: Vec<Slot>,
     free: Vec<u32>,
-    conns: crate::hash::Map<TupleKey, u32>,
+    /// Hashed connections by 4-tuple: slab indices, hashed with `keys` (see the struct docs).
+    conns: HashTable<u32>,
+    /// The keyed hash of `conns` (see `crate::hash`).
+    keys: crate::hash::Keyed,
     listeners: crate::hash::Map<SocketAddrV4, u32>,
-    ports: crate::hash::Map<u16, PortUse>,
-    /// Whether each slot's port is held explicitly (parallel to `slots`).
-    explicit: Vec<bool>,
+    /// Sockets bound to each port explicitly.
+    bound: crate::hash::Map<u16, Vec<u32>>,
+    /// Connections using each port implicitly.
+    implicit: crate::hash::Map<u16, u32>,
     wheel: Wheel<u32>,
     dirty: VecDeque<u32>,
     fired: Vec<u32>,
@@ -91,14 +98,29 @@ impl core::fmt::Debug for Table {
 }
 
 /// Bytes one connection costs the table when idle, buffers released: its boxed control
-/// block, its slab slot and its entry in the 4-tuple hash (key, value and the map's control
-/// byte).
+/// block, its slab slot and its entry in the 4-tuple table (an index and the table's control
+/// byte, at full load).
 pub(crate) fn connection_overhead() -> usize {
-    size_of::<Tcb>()
-        + size_of::<Slot>()
-        + size_of::<bool>()
-        + size_of::<((SocketAddrV4, SocketAddrV4), u32)>()
-        + 1
+    size_of::<Tcb>() + size_of::<Slot>() + size_of::<u32>() + 1
+}
+
+/// What `conns` hashes for slot `index` when it grows: its connection's 4-tuple (every index
+/// in `conns` names a connection).
+fn hash_at(keys: &crate::hash::Keyed, slots: &[Slot], index: u32) -> u64 {
+    key_at(slots, index).map_or(0, |key| keys.hash_one(key))
+}
+
+/// The 4-tuple of the connection in `slots[index]` (`None` if it is not a connection).
+fn key_at(slots: &[Slot], index: u32) -> Option<TupleKey> {
+    tuple_at(slots, index).map(|(local, remote)| TupleKey::new(local, remote))
+}
+
+/// The local and remote addresses of the connection in `slots[index]`.
+fn tuple_at(slots: &[Slot], index: u32) -> Option<(SocketAddrV4, SocketAddrV4)> {
+    match slots.get(index as usize)?.socket.as_ref()? {
+        Socket::Conn(tcb) => Some((tcb.local, tcb.remote)),
+        Socket::Listener(_) => None,
+    }
 }
 
 /// The error for a handle that does not (or no longer) name a socket of the right kind.
@@ -124,17 +146,18 @@ impl Table {
     pub fn insert(&mut self, socket: Socket) -> u32 {
         match self.free.pop() {
             Some(i) => {
-                self.slots[i as usize].socket = Some(socket);
-                self.explicit[i as usize] = false;
+                let slot = &mut self.slots[i as usize];
+                slot.socket = Some(socket);
+                slot.explicit = false;
                 i
             }
             None => {
                 let i = u32::try_from(self.slots.len()).expect("socket table full");
                 self.slots.push(Slot {
                     generation: 0,
+                    explicit: false,
                     socket: Some(socket),
                 });
-                self.explicit.push(false);
                 i
             }
         }
@@ -207,7 +230,11 @@ impl Table {
 
     /// The connection with this 4-tuple.
     pub fn lookup(&self, local: SocketAddrV4, remote: SocketAddrV4) -> Option<u32> {
-        self.conns.get(&TupleKey::new(local, remote)).copied()
+        let hash = self.keys.hash_one(TupleKey::new(local, remote));
+        let slots = &self.slots;
+        self.conns
+            .find(hash, |&i| tuple_at(slots, i) == Some((local, remote)))
+            .copied()
     }
 
     /// The listener for segments to `local`: bound to that address, else to the wildcard.
@@ -237,24 +264,24 @@ impl Table {
 
     /// Whether a 4-tuple is taken.
     pub fn tuple_in_use(&self, local: SocketAddrV4, remote: SocketAddrV4) -> bool {
-        self.conns.contains_key(&TupleKey::new(local, remote))
+        self.lookup(local, remote).is_some()
     }
 
     /// Whether nobody holds `port` in any way (so `connect` may take it as ephemeral).
     pub fn port_free_for_ephemeral(&self, port: u16) -> bool {
-        self.ports.get(&port).is_none_or(|u| u.bound.is_empty())
+        !self.bound.contains_key(&port)
     }
 
     /// Checks that `index` may bind `local` (SO_REUSEADDR semantics as on Linux: a port held
     /// only by sockets that are not listening can be shared when both sides set it).
     pub fn check_bind(&self, index: u32, local: SocketAddrV4, reuseaddr: bool) -> io::Result<()> {
-        let Some(usage) = self.ports.get(&local.port()) else {
-            return Ok(());
-        };
-        if usage.implicit > 0 && !reuseaddr {
+        if self.implicit.contains_key(&local.port()) && !reuseaddr {
             return Err(io::ErrorKind::AddrInUse.into());
         }
-        for &other in &usage.bound {
+        let Some(bound) = self.bound.get(&local.port()) else {
+            return Ok(());
+        };
+        for &other in bound {
             if other == index {
                 continue;
             }
@@ -272,8 +299,8 @@ impl Table {
 
     /// Whether a listener other than `index` listens on `port` (on any address).
     pub fn any_listener_on_port(&self, port: u16, index: u32) -> bool {
-        self.ports.get(&port).is_some_and(|u| {
-            u.bound.iter().any(|&i| {
+        self.bound.get(&port).is_some_and(|bound| {
+            bound.iter().any(|&i| {
                 i != index && matches!(self.slots[i as usize].socket, Some(Socket::Listener(_)))
             })
         })
@@ -281,37 +308,63 @@ impl Table {
 
     /// Records that `index` holds `port`, explicitly (bind) or implicitly.
     pub fn hold_port(&mut self, index: u32, port: u16, explicit: bool) {
-        let usage = self.ports.entry(port).or_default();
         if explicit {
-            usage.bound.push(index);
+            self.bound.entry(port).or_default().push(index);
         } else {
-            usage.implicit += 1;
+            *self.implicit.entry(port).or_default() += 1;
         }
-        self.explicit[index as usize] = explicit;
+        self.slots[index as usize].explicit = explicit;
     }
 
     fn release_port(&mut self, index: u32, port: u16) {
         if port == 0 {
             return;
         }
-        if let Some(usage) = self.ports.get_mut(&port) {
-            if self.explicit[index as usize] {
-                usage.bound.retain(|&i| i != index);
-            } else {
-                usage.implicit = usage.implicit.saturating_sub(1);
+        if self.slots[index as usize].explicit {
+            if let Some(bound) = self.bound.get_mut(&port) {
+                bound.retain(|&i| i != index);
+                if bound.is_empty() {
+                    self.bound.remove(&port);
+                }
             }
-            if usage.bound.is_empty() && usage.implicit == 0 {
-                self.ports.remove(&port);
+        } else if let Some(count) = self.implicit.get_mut(&port) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.implicit.remove(&port);
             }
         }
     }
 
-    /// Puts a connection into the demultiplexing table.
+    /// Puts a connection into the demultiplexing table (in place of another connection with
+    /// the same 4-tuple, if there were one).
     pub fn hash(&mut self, index: u32) {
-        if let Some(tcb) = self.conn_at(index) {
-            tcb.hashed = true;
-            let key = TupleKey::new(tcb.local, tcb.remote);
-            self.conns.insert(key, index);
+        let Some(tcb) = self.conn_at(index) else {
+            return;
+        };
+        tcb.hashed = true;
+        let tuple = (tcb.local, tcb.remote);
+        let slots = &self.slots;
+        let keys = &self.keys;
+        let entry = self.conns.entry(
+            keys.hash_one(TupleKey::new(tuple.0, tuple.1)),
+            |&i| tuple_at(slots, i) == Some(tuple),
+            |&i| hash_at(keys, slots, i),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = index,
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert(index);
+            }
+        }
+    }
+
+    /// Takes connection `index`, whose 4-tuple is `key`, out of the demultiplexing table.
+    fn unhash(&mut self, index: u32, key: TupleKey) {
+        if let Ok(e) = self
+            .conns
+            .find_entry(self.keys.hash_one(key), |&i| i == index)
+        {
+            e.remove();
         }
     }
 
@@ -420,7 +473,7 @@ impl Table {
         {
             let alive = matches!(
                 self.slots.get(p as usize),
-                Some(Slot { generation, socket: Some(Socket::Listener(_)) }) if *generation == g
+                Some(Slot { generation, socket: Some(Socket::Listener(_)), .. }) if *generation == g
             );
             if !alive {
                 let tcb = self.conn_at(index).expect("checked above");
@@ -441,7 +494,7 @@ impl Table {
         if closed && hashed {
             let key = TupleKey::new(tcb.local, tcb.remote);
             tcb.hashed = false;
-            self.conns.remove(&key);
+            self.unhash(index, key);
         }
         if reap {
             self.free(index);
@@ -549,7 +602,7 @@ impl Table {
         match socket {
             Socket::Conn(tcb) => {
                 if tcb.hashed {
-                    self.conns.remove(&TupleKey::new(tcb.local, tcb.remote));
+                    self.unhash(index, TupleKey::new(tcb.local, tcb.remote));
                 }
                 if let Some(key) = tcb.timer_key {
                     self.wheel.remove(key);
@@ -582,6 +635,117 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::StackConfig;
+
+    fn addr(host: u32, port: u16) -> SocketAddrV4 {
+        SocketAddrV4::new(Ipv4Addr::from_bits(0x0a00_0000 | host), port)
+    }
+
+    /// A connection socket with this 4-tuple, in the table and hashed; returns its index.
+    fn connect(table: &mut Table, local: SocketAddrV4, remote: SocketAddrV4) -> u32 {
+        let mut tcb = Tcb::new(&StackConfig::default(), Instant::ZERO);
+        tcb.local = local;
+        tcb.remote = remote;
+        let index = table.insert(Socket::Conn(Box::new(tcb)));
+        table.hash(index);
+        index
+    }
+
+    #[test]
+    fn demultiplexes_through_growth_and_removal() {
+        let mut table = Table::default();
+        let server = addr(1, 80);
+        let n = 5_000u32;
+        let peers: Vec<_> = (0..n)
+            .map(|i| addr(2 + i / 1000, 1024 + (i % 1000) as u16))
+            .collect();
+        let indices: Vec<_> = peers
+            .iter()
+            .map(|&p| connect(&mut table, server, p))
+            .collect();
+        for (&peer, &index) in peers.iter().zip(&indices) {
+            assert_eq!(table.lookup(server, peer), Some(index));
+            assert_eq!(
+                table.lookup(peer, server),
+                None,
+                "the reverse tuple is another"
+            );
+        }
+        assert_eq!(table.lookup(server, addr(1000, 1)), None);
+        for &index in indices.iter().step_by(2) {
+            table.free(index);
+        }
+        assert_eq!(table.conns.len(), n as usize / 2);
+        for (i, (&peer, &index)) in peers.iter().zip(&indices).enumerate() {
+            let expected = (i % 2 == 1).then_some(index);
+            assert_eq!(table.lookup(server, peer), expected);
+            assert_eq!(table.tuple_in_use(server, peer), expected.is_some());
+        }
+        // Freed slots are reused by new connections, which are found.
+        let again = connect(&mut table, server, peers[0]);
+        assert!(indices.contains(&again));
+        assert_eq!(table.lookup(server, peers[0]), Some(again));
+    }
+
+    #[test]
+    fn hashing_a_taken_tuple_again_replaces_its_connection() {
+        let mut table = Table::default();
+        let (local, remote) = (addr(1, 80), addr(2, 5000));
+        let old = connect(&mut table, local, remote);
+        let new = connect(&mut table, local, remote);
+        assert_eq!(table.lookup(local, remote), Some(new));
+        assert_eq!(table.conns.len(), 1);
+        // Freeing the replaced one leaves the new one in place.
+        table.free(old);
+        assert_eq!(table.lookup(local, remote), Some(new));
+        table.free(new);
+        assert_eq!(table.lookup(local, remote), None);
+        assert_eq!(table.conns.len(), 0);
+    }
+
+    #[test]
+    fn ports_are_counted_per_holder_and_released() {
+        let mut table = Table::default();
+        let port = 40_000;
+        let local = addr(1, port);
+        let a = connect(&mut table, local, addr(2, 80));
+        let b = connect(&mut table, local, addr(3, 80));
+        table.hold_port(a, port, false);
+        table.hold_port(b, port, false);
+        assert!(
+            table.port_free_for_ephemeral(port),
+            "implicit holders do not bar it"
+        );
+        assert!(table.check_bind(99, local, false).is_err());
+        table.free(a);
+        assert!(
+            table.check_bind(99, local, false).is_err(),
+            "b still holds it"
+        );
+        table.free(b);
+        assert!(table.check_bind(99, local, false).is_ok());
+        assert!(table.implicit.is_empty());
+        // An explicit holder keeps it from ephemeral use until freed; the slot's flag is reset
+        // when the slot is reused.
+        let c = connect(&mut table, local, addr(4, 80));
+        table.hold_port(c, port, true);
+        assert!(!table.port_free_for_ephemeral(port));
+        assert!(
+            table.check_bind(99, local, true).is_err(),
+            "not shared without reuseaddr"
+        );
+        table.free(c);
+        assert!(table.port_free_for_ephemeral(port));
+        assert!(table.bound.is_empty());
+        let d = connect(&mut table, local, addr(5, 80));
+        assert!(!table.slots[d as usize].explicit);
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_slot_is_three_words() {
+        assert_eq!(size_of::<Slot>(), 24);
+    }
 
     #[test]
     fn tuple_keys_tell_every_field_apart() {

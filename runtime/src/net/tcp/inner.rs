@@ -9,13 +9,12 @@
 //! Linux's `readv`/`writev` leave `sk_err` for the next call. Running out of data or of send
 //! buffer part-way is not an error: the call just returns the bytes it moved.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr};
 use std::rc::Rc;
-use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::BufMut;
@@ -24,6 +23,7 @@ use tokio::io::ReadBuf;
 
 use crate::driver::NetDriver;
 use crate::net::Ready;
+pub(crate) use crate::net::waiters::Dir;
 use crate::net::waiters::Waiters;
 use crate::reactor::Interest;
 
@@ -31,43 +31,66 @@ use crate::reactor::Interest;
 /// stack copies into initialised memory).
 const MAX_READ_BUF: usize = 64 * 1024;
 
-/// Which wait list an operation uses.
-#[derive(Clone, Copy)]
-pub(crate) enum Dir {
-    Read,
-    Write,
-}
-
 /// A connection handle with its waiters; see the module docs.
+///
+/// Kept small (40 bytes, 64 with the `Rc` and the allocator's header; the waiters are one more
+/// allocation of 80): with the stack's control block it is what an idle connection costs.
 pub(crate) struct Conn {
     pub(crate) driver: Rc<NetDriver>,
     pub(crate) handle: SocketHandle,
-    readers: Arc<Waiters>,
-    read_waker: Waker,
-    writers: Arc<Waiters>,
-    write_waker: Waker,
-    /// `SO_LINGER`: `Some(ZERO)` makes dropping reset the connection.
-    linger: Cell<Option<Duration>>,
-    /// The user shut writing down (later `shutdown` calls succeed without a stack call).
-    write_shut: Cell<bool>,
+    waiters: Waiters,
     /// An error met after a call had moved bytes, for the next read or write (module docs).
-    deferred: RefCell<Option<io::Error>>,
+    deferred: Cell<Option<io::Error>>,
+    /// `SO_LINGER` and whether the user shut writing down, packed (see [`Flags`]).
+    flags: Cell<Flags>,
+}
+
+/// `SO_LINGER` (`Some(ZERO)` makes dropping reset the connection) and whether the user shut
+/// writing down (later `shutdown` calls succeed without a stack call), in one word: bit 63 is
+/// the shutdown, bit 62 says a linger is set, and the low 62 bits are the linger in
+/// nanoseconds, exact up to 146 years (Linux itself keeps whole seconds in an `int`, about 68
+/// years); longer ones are kept as that most.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Flags(u64);
+
+impl Flags {
+    const WRITE_SHUT: u64 = 1 << 63;
+    const LINGER_SET: u64 = 1 << 62;
+    const LINGER_NANOS: u64 = Flags::LINGER_SET - 1;
+
+    fn write_shut(self) -> bool {
+        self.0 & Flags::WRITE_SHUT != 0
+    }
+
+    fn with_write_shut(self) -> Flags {
+        Flags(self.0 | Flags::WRITE_SHUT)
+    }
+
+    fn linger(self) -> Option<Duration> {
+        (self.0 & Flags::LINGER_SET != 0)
+            .then(|| Duration::from_nanos(self.0 & Flags::LINGER_NANOS))
+    }
+
+    fn with_linger(self, linger: Option<Duration>) -> Flags {
+        let kept = self.0 & Flags::WRITE_SHUT;
+        Flags(match linger {
+            None => kept,
+            Some(d) => {
+                let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+                kept | Flags::LINGER_SET | nanos.min(Flags::LINGER_NANOS)
+            }
+        })
+    }
 }
 
 impl Conn {
     pub(crate) fn new(driver: Rc<NetDriver>, handle: SocketHandle) -> Conn {
-        let (readers, read_waker) = Waiters::new();
-        let (writers, write_waker) = Waiters::new();
         Conn {
             driver,
             handle,
-            readers,
-            read_waker,
-            writers,
-            write_waker,
-            linger: Cell::new(None),
-            write_shut: Cell::new(false),
-            deferred: RefCell::new(None),
+            waiters: Waiters::new(),
+            deferred: Cell::new(None),
+            flags: Cell::new(Flags::default()),
         }
     }
 
@@ -80,17 +103,14 @@ impl Conn {
         cx: Option<&mut Context<'_>>,
         f: impl FnOnce(&mut Stack, Instant, SocketHandle, &mut Context<'_>) -> Poll<io::Result<T>>,
     ) -> Poll<io::Result<T>> {
-        let (waiters, waker) = match dir {
-            Dir::Read => (&self.readers, &self.read_waker),
-            Dir::Write => (&self.writers, &self.write_waker),
-        };
-        let mut own = Context::from_waker(waker);
+        let waker = self.waiters.waker(dir);
+        let mut own = Context::from_waker(&waker);
         let result = self
             .driver
             .with_stack(|stack, now| f(stack, now, self.handle, &mut own));
         match (result, cx) {
             (Poll::Pending, Some(cx)) => {
-                waiters.register(cx.waker());
+                self.waiters.register(dir, cx.waker());
                 Poll::Pending
             }
             (Poll::Pending, None) => Poll::Ready(Err(io::ErrorKind::WouldBlock.into())),
@@ -234,13 +254,22 @@ impl Conn {
         self.driver.with_stack(|s, _| s.tcp_take_error(self.handle))
     }
 
-    /// Keeps `e` for the next read or write (see the module docs).
+    /// Whether an error is kept for the next call.
+    fn has_deferred(&self) -> bool {
+        let kept = self.deferred.take();
+        let has = kept.is_some();
+        self.deferred.set(kept);
+        has
+    }
+
+    /// Keeps `e` for the next read or write (see the module docs); the first one kept stays.
     fn defer(&self, e: io::Error) {
-        self.deferred.borrow_mut().get_or_insert(e);
+        let kept = self.deferred.take().unwrap_or(e);
+        self.deferred.set(Some(kept));
     }
 
     pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.deferred.borrow().is_some() {
+        if self.has_deferred() {
             return Poll::Ready(Ok(()));
         }
         self.poll_with(Dir::Read, Some(cx), |s, _, h, own| {
@@ -249,7 +278,7 @@ impl Conn {
     }
 
     pub(crate) fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.deferred.borrow().is_some() {
+        if self.has_deferred() {
             return Poll::Ready(Ok(()));
         }
         self.poll_with(Dir::Write, Some(cx), |s, _, h, own| {
@@ -259,7 +288,7 @@ impl Conn {
 
     /// Whether a read (`Dir::Read`) or write would not block now; registers no task.
     fn ready_now(&self, dir: Dir) -> io::Result<bool> {
-        if self.deferred.borrow().is_some() {
+        if self.has_deferred() {
             return Ok(true);
         }
         let polled = self.poll_with(dir, None, |s, _, h, own| match dir {
@@ -356,12 +385,12 @@ impl Conn {
 
     /// Shuts writing down (a FIN after the buffered data); later calls succeed at once.
     pub(crate) fn shutdown_write(&self) -> io::Result<()> {
-        if self.write_shut.get() {
+        if self.flags.get().write_shut() {
             return Ok(());
         }
         self.driver
             .with_stack(|s, _| s.tcp_shutdown(self.handle, Shutdown::Write))?;
-        self.write_shut.set(true);
+        self.flags.set(self.flags.get().with_write_shut());
         Ok(())
     }
 
@@ -378,11 +407,11 @@ impl Conn {
     }
 
     pub(crate) fn set_linger(&self, linger: Option<Duration>) {
-        self.linger.set(linger);
+        self.flags.set(self.flags.get().with_linger(linger));
     }
 
     pub(crate) fn linger(&self) -> Option<Duration> {
-        self.linger.get()
+        self.flags.get().linger()
     }
 }
 
@@ -394,10 +423,51 @@ impl Drop for Conn {
             return;
         };
         let now = self.driver.now();
-        if self.linger.get() == Some(Duration::ZERO) {
+        if self.flags.get().linger() == Some(Duration::ZERO) {
             stack.tcp_abort(now, self.handle);
         } else {
             stack.tcp_close(now, self.handle);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_keep_linger_and_shutdown_apart() {
+        let none = Flags::default();
+        assert_eq!(none.linger(), None);
+        assert!(!none.write_shut());
+        for linger in [
+            Duration::ZERO,
+            Duration::from_nanos(1),
+            Duration::from_millis(1500),
+            Duration::from_secs(3),
+            Duration::from_secs(i32::MAX as u64),
+        ] {
+            let set = none.with_linger(Some(linger));
+            assert_eq!(set.linger(), Some(linger));
+            assert!(!set.write_shut());
+            let shut = set.with_write_shut();
+            assert!(shut.write_shut());
+            assert_eq!(shut.linger(), Some(linger));
+            assert_eq!(shut.with_linger(None).linger(), None);
+            assert!(shut.with_linger(None).write_shut());
+        }
+        // Past 2^62 ns (146 years) a linger is kept as that most, never as another flag.
+        let most = Duration::from_nanos(Flags::LINGER_NANOS);
+        for huge in [Duration::from_nanos(1 << 62), Duration::MAX] {
+            let set = none.with_linger(Some(huge));
+            assert_eq!(set.linger(), Some(most));
+            assert!(!set.write_shut());
+        }
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_connection_handle_is_five_words() {
+        assert_eq!(size_of::<Conn>(), 40);
     }
 }

@@ -5,8 +5,7 @@ use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use sockeye_netstack::{ListenerStats, SocketHandle};
 
@@ -14,7 +13,7 @@ use super::TcpStream;
 use crate::driver::NetDriver;
 use crate::net::addr::{ToSocketAddrs, first_ok, resolve_v4};
 use crate::net::current_driver;
-use crate::net::waiters::Waiters;
+use crate::net::waiters::{Dir, Waiters};
 
 /// The accept-queue length [`TcpListener::bind`] asks for, as tokio does (the stack clamps it to
 /// the `somaxconn` sysctl, 4096 by default). Use `TcpSocket::listen` for another backlog.
@@ -28,8 +27,8 @@ pub const DEFAULT_BACKLOG: u32 = 1024;
 pub struct TcpListener {
     driver: Rc<NetDriver>,
     handle: SocketHandle,
-    waiters: Arc<Waiters>,
-    waker: Waker,
+    /// Tasks waiting in `accept` (the `Read` direction).
+    waiters: Waiters,
 }
 
 impl TcpListener {
@@ -58,12 +57,10 @@ impl TcpListener {
     }
 
     pub(crate) fn from_handle(driver: Rc<NetDriver>, handle: SocketHandle) -> TcpListener {
-        let (waiters, waker) = Waiters::new();
         TcpListener {
             driver,
             handle,
-            waiters,
-            waker,
+            waiters: Waiters::new(),
         }
     }
 
@@ -77,7 +74,8 @@ impl TcpListener {
 
     /// Polls for the next connection (see [`TcpListener::accept`]).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        let mut own = Context::from_waker(&self.waker);
+        let waker = self.waiters.waker(Dir::Read);
+        let mut own = Context::from_waker(&waker);
         let polled = self
             .driver
             .with_stack(|s, _| s.tcp_poll_accept(self.handle, &mut own));
@@ -88,7 +86,7 @@ impl TcpListener {
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => {
-                self.waiters.register(cx.waker());
+                self.waiters.register(Dir::Read, cx.waker());
                 Poll::Pending
             }
         }

@@ -9,15 +9,14 @@ use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use sockeye_netstack::{Instant, Stack, UdpHandle};
 use tokio::io::ReadBuf;
 
 use crate::driver::NetDriver;
 use crate::net::addr::{ToSocketAddrs, first_ok, resolve_v4, v4};
-use crate::net::waiters::Waiters;
+use crate::net::waiters::{Dir, Waiters};
 use crate::net::{Ready, current_driver};
 use crate::reactor::Interest;
 
@@ -28,10 +27,7 @@ use crate::reactor::Interest;
 pub struct UdpSocket {
     driver: Rc<NetDriver>,
     handle: UdpHandle,
-    readers: Arc<Waiters>,
-    read_waker: Waker,
-    writers: Arc<Waiters>,
-    write_waker: Waker,
+    waiters: Waiters,
 }
 
 impl UdpSocket {
@@ -50,15 +46,10 @@ impl UdpSocket {
             let driver = driver.clone();
             async move {
                 let handle = driver.with_stack(|s, _| s.udp_bind(local))?;
-                let (readers, read_waker) = Waiters::new();
-                let (writers, write_waker) = Waiters::new();
                 Ok(UdpSocket {
                     driver,
                     handle,
-                    readers,
-                    read_waker,
-                    writers,
-                    write_waker,
+                    waiters: Waiters::new(),
                 })
             }
         })
@@ -73,15 +64,12 @@ impl UdpSocket {
         cx: Option<&mut Context<'_>>,
         f: impl FnOnce(&mut Stack, Instant, &mut Context<'_>) -> Poll<io::Result<T>>,
     ) -> Poll<io::Result<T>> {
-        let (waiters, waker) = if write {
-            (&self.writers, &self.write_waker)
-        } else {
-            (&self.readers, &self.read_waker)
-        };
-        let mut own = Context::from_waker(waker);
+        let dir = if write { Dir::Write } else { Dir::Read };
+        let waker = self.waiters.waker(dir);
+        let mut own = Context::from_waker(&waker);
         match (self.driver.with_stack(|s, now| f(s, now, &mut own)), cx) {
             (Poll::Pending, Some(cx)) => {
-                waiters.register(cx.waker());
+                self.waiters.register(dir, cx.waker());
                 Poll::Pending
             }
             (Poll::Pending, None) => Poll::Ready(Err(io::ErrorKind::WouldBlock.into())),
