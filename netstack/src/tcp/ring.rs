@@ -80,7 +80,12 @@ impl Ring {
     }
 
     /// Makes sure the storage can hold `needed` bytes counted from the head, growing (by
-    /// doubling, at least [`MIN_ALLOC`], at most the limit) and unwrapping the contents.
+    /// doubling, at least [`MIN_ALLOC`], at most the limit). The storage is reallocated in
+    /// place where the allocator can (large buffers are remapped, not copied), and then only
+    /// one side of the wrap moves, the shorter one that fits (as `VecDeque` grows): the prefix
+    /// `[0, head)` to just after the old end, or the part from the head to the new end. Either
+    /// way the ring's bytes stay in order from the head, data written past `len` (out of
+    /// order) included.
     fn reserve(&mut self, needed: usize) {
         let cap = self.storage.len();
         if needed <= cap {
@@ -90,15 +95,19 @@ impl Ring {
             .max(MIN_ALLOC)
             .max(cap.saturating_mul(2))
             .min(self.limit.max(needed));
-        let mut grown = vec![0u8; target];
-        // Copy the whole old ring, unwrapped, so data written past `len` (out of order) moves too.
-        if cap > 0 {
-            let (a, b) = self.storage.split_at(self.head);
-            grown[..b.len()].copy_from_slice(b);
-            grown[b.len()..cap].copy_from_slice(a);
+        let mut grown = std::mem::take(&mut self.storage).into_vec();
+        grown.reserve_exact(target - cap);
+        grown.resize(target, 0);
+        let (head, tail) = (self.head, cap - self.head);
+        if head > 0 {
+            if head <= tail && head <= target - cap {
+                grown.copy_within(0..head, cap);
+            } else {
+                grown.copy_within(head..cap, target - tail);
+                self.head = target - tail;
+            }
         }
         self.storage = grown.into_boxed_slice();
-        self.head = 0;
     }
 
     /// Appends as much of `data` as fits under the limit; returns how much.
@@ -302,5 +311,37 @@ mod tests {
         let mut all = [0u8; 6];
         assert_eq!(r.pop(&mut all), 6);
         assert_eq!(&all, b"123xyz");
+    }
+
+    /// Growth from every head position, with limits that leave room for either side of the
+    /// wrap to move, keeps committed and out-of-order bytes in place (against a model).
+    #[test]
+    fn growth_from_any_head_keeps_every_byte() {
+        for limit in [4096 + 100, 4096 + 2048, 4096 + 4000, 3 * 4096] {
+            for head in (0..4096).step_by(97) {
+                let mut r = Ring::new(limit);
+                let fill: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
+                assert_eq!(r.push(&fill), 4096);
+                r.consume(head);
+                // Refill the consumed part (wrapping), then write ahead past the old end.
+                let more: Vec<u8> = (0..head as u32).map(|i| (i * 13 % 241) as u8).collect();
+                assert_eq!(r.push(&more), head);
+                // `write_at` offsets count from the end of the committed bytes.
+                let ahead = [0xee; 64];
+                let wrote = r.write_at(10, &ahead);
+                assert_eq!(wrote, ahead.len().min(limit - 4096 - 10), "limit {limit}");
+                assert!(r.allocated() > 4096);
+                let mut out = vec![0; 4096];
+                assert_eq!(r.read_at(0, &mut out), 4096);
+                let mut expected = fill[head..].to_vec();
+                expected.extend_from_slice(&more);
+                assert_eq!(out, expected, "limit {limit} head {head}");
+                assert_eq!(r.write_at(0, &[0xaa; 10]), 10);
+                r.commit(10 + wrote);
+                let mut tail = vec![0; wrote];
+                assert_eq!(r.read_at(4096 + 10, &mut tail), wrote);
+                assert!(tail.iter().all(|&b| b == 0xee), "limit {limit} head {head}");
+            }
+        }
     }
 }
