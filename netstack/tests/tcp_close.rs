@@ -167,6 +167,8 @@ fn half_close_lets_the_client_read_everything_after_shutting_down_writing() {
     sim.advance(ms(10));
     assert_eq!(state(&mut sim, 0, c), TcpState::TimeWait);
     assert_eq!(state(&mut sim, 1, s), TcpState::Closed);
+    // Everything was read and acknowledged: TIME_WAIT holds no buffer memory.
+    assert_eq!(sim.stacks[0].tcp_info(c).unwrap().allocated, (0, 0));
 }
 
 #[test]

@@ -569,6 +569,13 @@ impl Tcb {
             }
         }
         self.state = state;
+        if state == State::TimeWait {
+            // Everything sent was acknowledged, and nothing more will arrive: the memory goes
+            // back now rather than staying with the connection for its 60 s of TIME_WAIT.
+            self.send.release_if_empty();
+            self.recv.release_if_empty();
+            self.timers.release = None;
+        }
         self.wake_all();
     }
 
