@@ -61,6 +61,13 @@ macro_rules! cases {
         }
 
         #[test]
+        fn tokio_examples_over_the_link() {
+            if interop::can_run("tokio_examples_over_the_link") {
+                interop::apps::tokio_examples(NIC, NET);
+            }
+        }
+
+        #[test]
         fn syn_flood_with_cookies() {
             if interop::can_run("syn_flood_with_cookies") {
                 interop::flood::syn_flood(NIC, NET);

@@ -30,6 +30,7 @@
 //! Sizes are the ones the issue names. A debug build moves them quickly enough over both
 //! links (about 30 to 75 MB/s without loss), so the stack needs no optimisation for tests.
 
+pub mod apps;
 pub mod flood;
 pub mod http;
 pub mod lab;
