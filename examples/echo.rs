@@ -18,9 +18,9 @@ use std::time::Instant;
 
 use clap::Parser;
 use sockeye::io::{AsyncReadExt, AsyncWriteExt};
-use sockeye::net::{TcpListener, TcpStream};
+use sockeye::net::TcpListener;
 
-use common::pattern::{self, Checker};
+use common::pattern;
 use common::{BoxError, NetArgs};
 
 /// An echo server on sockeye's own TCP/IP stack.
@@ -92,7 +92,7 @@ async fn self_test(
 ) -> Result<(), BoxError> {
     let start = Instant::now();
     let clients: Vec<_> = (0..connections)
-        .map(|_| sockeye::spawn(client(addr, bytes)))
+        .map(|_| sockeye::spawn(pattern::echo_round_trip(addr, bytes)))
         .collect();
     for (i, c) in clients.into_iter().enumerate() {
         c.await?.map_err(|e| format!("client {i}: {e}"))?;
@@ -106,35 +106,5 @@ async fn self_test(
         common::mbit_per_s(total, secs)
     );
     println!("self-test passed; the stack's counters:");
-    Ok(())
-}
-
-/// One client: writes the pattern while reading the echo, then checks it.
-async fn client(addr: std::net::SocketAddr, bytes: usize) -> Result<(), BoxError> {
-    let stream = TcpStream::connect(addr).await?;
-    let (mut reader, mut writer) = stream.into_split();
-    let send = async move {
-        let data = pattern::vec(bytes);
-        for piece in data.chunks(16 * 1024) {
-            writer.write_all(piece).await?;
-        }
-        writer.shutdown().await?;
-        Ok::<_, std::io::Error>(())
-    };
-    let receive = async move {
-        let mut checker = Checker::default();
-        let mut buf = vec![0; 64 * 1024];
-        while checker.len() < bytes as u64 {
-            let n = reader.read(&mut buf).await?;
-            if n == 0 {
-                break;
-            }
-            checker.update(&buf[..n]);
-        }
-        Ok::<_, std::io::Error>(checker)
-    };
-    let (sent, checker) = sockeye::join!(send, receive);
-    sent?;
-    checker?.finish(bytes as u64)?;
     Ok(())
 }

@@ -20,10 +20,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use sockeye::io::{AsyncReadExt, AsyncWriteExt, copy_bidirectional};
+use sockeye::io::copy_bidirectional;
 use sockeye::net::{TcpListener, TcpStream};
 
-use common::pattern::{self, Checker};
+use common::pattern;
 use common::{BoxError, NetArgs};
 
 /// A TCP proxy on sockeye's own TCP/IP stack.
@@ -121,7 +121,7 @@ async fn echo_server(listener: TcpListener) -> Result<(), BoxError> {
 async fn self_test(addr: SocketAddr, connections: usize, bytes: usize) -> Result<(), BoxError> {
     let start = Instant::now();
     let clients: Vec<_> = (0..connections)
-        .map(|_| sockeye::spawn(client(addr, bytes)))
+        .map(|_| sockeye::spawn(pattern::echo_round_trip(addr, bytes)))
         .collect();
     for (i, c) in clients.into_iter().enumerate() {
         c.await?.map_err(|e| format!("connection {i}: {e}"))?;
@@ -135,32 +135,5 @@ async fn self_test(addr: SocketAddr, connections: usize, bytes: usize) -> Result
         common::mbit_per_s(total, secs)
     );
     println!("self-test passed; the stack's counters:");
-    Ok(())
-}
-
-/// One client: writes the pattern while reading the echo, then checks it.
-async fn client(addr: SocketAddr, bytes: usize) -> Result<(), BoxError> {
-    let stream = TcpStream::connect(addr).await?;
-    let (mut reader, mut writer) = stream.into_split();
-    let send = async move {
-        writer.write_all(&pattern::vec(bytes)).await?;
-        writer.shutdown().await?;
-        Ok::<_, std::io::Error>(())
-    };
-    let receive = async move {
-        let mut checker = Checker::default();
-        let mut buf = vec![0; 64 * 1024];
-        loop {
-            let n = reader.read(&mut buf).await?;
-            if n == 0 {
-                break;
-            }
-            checker.update(&buf[..n]);
-        }
-        Ok::<_, std::io::Error>(checker)
-    };
-    let (sent, checker) = sockeye::join!(send, receive);
-    sent?;
-    checker?.finish(bytes as u64)?;
     Ok(())
 }

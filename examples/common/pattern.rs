@@ -81,3 +81,39 @@ impl Checker {
         Ok(())
     }
 }
+
+/// One client of an echo service (the echo example, or the proxy in front of one) at `addr`:
+/// writes `bytes` of the pattern in 16 KiB writes and half-closes, while reading the echo until
+/// the end of the stream; then checks that every byte came back, in order.
+pub async fn echo_round_trip(
+    addr: std::net::SocketAddr,
+    bytes: usize,
+) -> Result<(), super::BoxError> {
+    use sockeye::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = sockeye::net::TcpStream::connect(addr).await?;
+    let (mut reader, mut writer) = stream.into_split();
+    let send = async move {
+        let data = vec(bytes);
+        for piece in data.chunks(16 * 1024) {
+            writer.write_all(piece).await?;
+        }
+        writer.shutdown().await?;
+        Ok::<_, std::io::Error>(())
+    };
+    let receive = async move {
+        let mut checker = Checker::default();
+        let mut buf = std::vec![0; 64 * 1024];
+        loop {
+            let n = reader.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            checker.update(&buf[..n]);
+        }
+        Ok::<_, std::io::Error>(checker)
+    };
+    let (sent, checker) = sockeye::join!(send, receive);
+    sent?;
+    checker?.finish(bytes as u64)?;
+    Ok(())
+}

@@ -76,17 +76,31 @@ impl OptDuration {
 
     /// `d`, saturating just below 584 years.
     pub(crate) fn some(d: Duration) -> OptDuration {
-        OptDuration(
-            u64::try_from(d.as_nanos())
-                .unwrap_or(u64::MAX)
-                .min(u64::MAX - 1),
-        )
+        OptDuration(nanos_of(d))
+    }
+
+    /// `nanos` nanoseconds (saturating just below 584 years).
+    pub(crate) fn from_nanos(nanos: u64) -> OptDuration {
+        OptDuration(nanos.min(u64::MAX - 1))
     }
 
     /// The value, if any.
     pub(crate) fn get(self) -> Option<Duration> {
-        (self.0 != u64::MAX).then(|| Duration::from_nanos(self.0))
+        self.nanos().map(Duration::from_nanos)
     }
+
+    /// The value in nanoseconds, if any.
+    pub(crate) fn nanos(self) -> Option<u64> {
+        (self.0 != u64::MAX).then_some(self.0)
+    }
+}
+
+/// `d` in nanoseconds, saturating just below `u64::MAX` (584 years), the value
+/// [`OptDuration`] keeps for "none".
+pub(crate) fn nanos_of(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos())
+        .unwrap_or(u64::MAX)
+        .min(u64::MAX - 1)
 }
 
 impl Default for OptDuration {

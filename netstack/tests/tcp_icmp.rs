@@ -160,8 +160,9 @@ fn errors_outside_the_window_or_about_others_are_ignored() {
     h.expect_at(1000, seg("S").seq(0));
 }
 
-#[test]
-fn an_established_connection_keeps_a_soft_error_for_its_timeout() {
+/// An established connection (giving up after 3 retransmissions) that sent 100 bytes: the
+/// script, the socket and the segment.
+fn sending_with_few_retries() -> (Script, sockeye_netstack::SocketHandle, script::Sent) {
     let config = StackConfig {
         tcp_retries2: 3,
         ..StackConfig::default()
@@ -170,6 +171,12 @@ fn an_established_connection_keeps_a_soft_error_for_its_timeout() {
     let c = h.active_open(PeerOpts::NONE);
     assert_eq!(h.write(c, 100), 100);
     let data = h.expect(seg("P.").seq(1).len(100));
+    (h, c, data)
+}
+
+#[test]
+fn an_established_connection_keeps_a_soft_error_for_its_timeout() {
+    let (mut h, c, data) = sending_with_few_retries();
     // A soft error: the connection goes on (it retransmits) ...
     let frame = icmp_frame(
         3,
@@ -188,14 +195,7 @@ fn an_established_connection_keeps_a_soft_error_for_its_timeout() {
 
 #[test]
 fn an_ack_that_moves_snd_una_forgets_the_soft_error() {
-    let config = StackConfig {
-        tcp_retries2: 3,
-        ..StackConfig::default()
-    };
-    let mut h = Script::with_config(config);
-    let c = h.active_open(PeerOpts::NONE);
-    assert_eq!(h.write(c, 100), 100);
-    let data = h.expect(seg("P.").seq(1).len(100));
+    let (mut h, c, data) = sending_with_few_retries();
     let frame = icmp_frame(
         3,
         1,

@@ -11,71 +11,64 @@
 
 use std::time::Duration;
 
+use crate::time::{OptDuration, nanos_of};
+
 /// Clock granularity G (Linux's jiffy-free timers are effectively 1 ms).
 const GRANULARITY: Duration = Duration::from_millis(1);
 /// The RTO before any sample (RFC 6298 section 2.1).
 pub const INITIAL_RTO: Duration = Duration::from_secs(1);
 
-/// No sample yet (in the nanosecond fields).
-const NONE: u64 = u64::MAX;
-
 /// RTT statistics and the retransmission timeout of one connection.
 ///
-/// Kept in nanoseconds as `u64` (`u64::MAX` for "no sample"), half the size of `Duration`s:
-/// every connection carries one.
+/// Kept in nanoseconds as `u64`s (the optional ones as [`OptDuration`]), half the size of
+/// `Duration`s: every connection carries one.
 #[derive(Debug, Clone)]
 pub struct RttEstimator {
-    srtt: u64,
+    srtt: OptDuration,
     rttvar: u64,
     /// The smallest RTT seen (used by congestion control and RACK).
-    min_rtt: u64,
+    min_rtt: OptDuration,
     rto_min: u64,
     rto_max: u64,
     backoff: u8,
-}
-
-fn nanos(d: Duration) -> u64 {
-    // Below `NONE`: 584 years is no RTT.
-    u64::try_from(d.as_nanos())
-        .unwrap_or(NONE - 1)
-        .min(NONE - 1)
-}
-
-fn some(v: u64) -> Option<Duration> {
-    (v != NONE).then(|| Duration::from_nanos(v))
 }
 
 impl RttEstimator {
     /// An estimator with the given RTO bounds.
     pub fn new(rto_min: Duration, rto_max: Duration) -> RttEstimator {
         RttEstimator {
-            srtt: NONE,
+            srtt: OptDuration::NONE,
             rttvar: 0,
-            min_rtt: NONE,
-            rto_min: nanos(rto_min),
-            rto_max: nanos(rto_max.max(rto_min)),
+            min_rtt: OptDuration::NONE,
+            rto_min: nanos_of(rto_min),
+            rto_max: nanos_of(rto_max.max(rto_min)),
             backoff: 0,
         }
     }
 
     /// Feeds one RTT measurement and clears the backoff.
     pub fn sample(&mut self, rtt: Duration) {
-        let rtt = nanos(rtt);
-        if self.srtt == NONE {
-            self.srtt = rtt;
-            self.rttvar = rtt / 2;
-        } else {
-            let diff = self.srtt.abs_diff(rtt);
-            self.rttvar = ((u128::from(self.rttvar) * 3 + u128::from(diff)) / 4) as u64;
-            self.srtt = ((u128::from(self.srtt) * 7 + u128::from(rtt)) / 8) as u64;
+        let rtt = nanos_of(rtt);
+        match self.srtt.nanos() {
+            None => {
+                self.srtt = OptDuration::from_nanos(rtt);
+                self.rttvar = rtt / 2;
+            }
+            Some(srtt) => {
+                let diff = srtt.abs_diff(rtt);
+                self.rttvar = ((u128::from(self.rttvar) * 3 + u128::from(diff)) / 4) as u64;
+                let srtt = (u128::from(srtt) * 7 + u128::from(rtt)) / 8;
+                self.srtt = OptDuration::from_nanos(srtt as u64);
+            }
         }
-        self.min_rtt = self.min_rtt.min(rtt);
+        let min = self.min_rtt.nanos().map_or(rtt, |m| m.min(rtt));
+        self.min_rtt = OptDuration::from_nanos(min);
         self.backoff = 0;
     }
 
     /// The smoothed RTT, once a sample exists.
     pub fn srtt(&self) -> Option<Duration> {
-        some(self.srtt)
+        self.srtt.get()
     }
 
     /// The RTT variation.
@@ -85,17 +78,18 @@ impl RttEstimator {
 
     /// The smallest RTT sampled so far.
     pub fn min_rtt(&self) -> Option<Duration> {
-        some(self.min_rtt)
+        self.min_rtt.get()
     }
 
     /// The RTO without backoff, in nanoseconds (integer arithmetic: it is computed for
     /// every ACK).
     fn base_rto_nanos(&self) -> u64 {
-        let rto = if self.srtt == NONE {
-            nanos(INITIAL_RTO)
-        } else {
-            let var = self.rttvar.saturating_mul(4).max(nanos(GRANULARITY));
-            self.srtt.saturating_add(var)
+        let rto = match self.srtt.nanos() {
+            None => nanos_of(INITIAL_RTO),
+            Some(srtt) => {
+                let var = self.rttvar.saturating_mul(4).max(nanos_of(GRANULARITY));
+                srtt.saturating_add(var)
+            }
         };
         rto.clamp(self.rto_min, self.rto_max)
     }
