@@ -22,10 +22,10 @@
 //!
 //! Single-threaded like the runtime: the segment's state is shared by the [`Hub`] handle and its
 //! ports through `Rc<RefCell<..>>`, and no borrow is held while a `transmit` fill or a `receive`
-//! sink runs, so callbacks may use other ports of the same hub. Frames live in `Vec<u8>` buffers
-//! from a pool shared by the segment: a received frame's buffer is reused by a later transmit, so
-//! once traffic has warmed the pool up, moving a frame allocates nothing (a broadcast takes one
-//! buffer per receiving port).
+//! sink runs, so callbacks may use other ports of the same hub. Frames live in buffers from a
+//! pool shared by the segment: a received frame's buffer is reused by a later transmit, so
+//! once traffic has warmed the pool up, moving a frame allocates nothing and zeroes nothing (a
+//! broadcast takes one buffer per receiving port).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -33,7 +33,7 @@ use std::io;
 use std::rc::Rc;
 
 use crate::device::{Capabilities, Device, ETHERNET_HEADER_LEN, MacAddr, oversize_frame};
-use crate::pool::FramePool;
+use crate::pool::{Frame, FramePool};
 
 /// A standard Ethernet MTU.
 const DEFAULT_MTU: usize = 1500;
@@ -86,7 +86,7 @@ struct Segment {
 struct PortState {
     mac: MacAddr,
     /// Frames waiting to be received by this port, oldest first.
-    queue: VecDeque<Vec<u8>>,
+    queue: VecDeque<Frame>,
     stats: HubPortStats,
 }
 
@@ -213,7 +213,7 @@ impl Segment {
     }
 
     /// Forwards a frame port `from` sent, taking ownership of its buffer.
-    fn forward(&mut self, from: usize, frame: Vec<u8>) {
+    fn forward(&mut self, from: usize, frame: Frame) {
         if let Some(port) = self.port_mut(from) {
             port.stats.tx_frames += 1;
         }
@@ -268,7 +268,7 @@ impl Segment {
         true
     }
 
-    fn enqueue(&mut self, to: usize, frame: Vec<u8>) {
+    fn enqueue(&mut self, to: usize, frame: Frame) {
         match self.port_mut(to) {
             Some(port) => port.queue.push_back(frame),
             None => self.pool.put(frame),

@@ -6,9 +6,9 @@
 //! `txqueuelen` (1000 frames by default): when full, [`Device::transmit`] returns `Ok(false)` and
 //! counts the refusal, and the caller keeps its data.
 //!
-//! Frames live in a ring (`VecDeque`) of `Vec<u8>` buffers. A received frame's buffer goes back to
+//! Frames live in a ring (`VecDeque`) of pooled buffers. A received frame's buffer goes back to
 //! a free list and is reused by a later transmit, so once traffic has warmed the pool up, moving
-//! a frame allocates nothing. The pool never holds more buffers than the queue's high-water
+//! a frame allocates nothing and zeroes nothing. The pool never holds more buffers than the queue's high-water
 //! mark, each as large as the largest frame it has carried; [`Loopback::buffers_allocated`] counts
 //! the allocations it has made, for tests and diagnostics.
 
@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use std::io;
 
 use crate::device::{Capabilities, Device, ETHERNET_HEADER_LEN, MacAddr, oversize_frame};
-use crate::pool::FramePool;
+use crate::pool::{Frame, FramePool};
 
 /// Linux `lo`'s MTU.
 const DEFAULT_MTU: usize = 65536;
@@ -40,7 +40,7 @@ pub struct Loopback {
     mtu: usize,
     queue_len: usize,
     /// Frames transmitted and not yet received, oldest first.
-    queue: VecDeque<Vec<u8>>,
+    queue: VecDeque<Frame>,
     /// Buffers of received frames, ready to be reused.
     pool: FramePool,
     stats: LoopbackStats,
