@@ -113,6 +113,12 @@ async fn options_round_trip() {
         assert_eq!(client.linger().unwrap(), None);
         client.set_linger(Some(Duration::from_secs(3))).unwrap();
         assert_eq!(client.linger().unwrap(), Some(Duration::from_secs(3)));
+        // TCP_NOTSENT_LOWAT: the stack's 128 KiB until set; 0 goes back to it.
+        assert_eq!(client.notsent_lowat().unwrap(), 131_072);
+        client.set_notsent_lowat(4096).unwrap();
+        assert_eq!(client.notsent_lowat().unwrap(), 4096);
+        client.set_notsent_lowat(0).unwrap();
+        assert_eq!(client.notsent_lowat().unwrap(), 131_072);
         let info = client.info().unwrap();
         assert_eq!(info.state, sockeye::netstack::TcpState::Established);
     })

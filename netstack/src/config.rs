@@ -283,6 +283,16 @@ settings! {
     tcp_wmem: [usize; 3] = [4096, 16_384, 4_194_304], "net.ipv4";
     /// Receive buffer autotuning.
     tcp_moderate_rcvbuf: bool = true, "net.ipv4";
+    /// Bytes written and not yet sent that a connection holds before writes stop taking more
+    /// (`TCP_NOTSENT_LOWAT` for sockets that set none): a write copies at most up to it, and a
+    /// blocked writer is woken, and write readiness reported, once the unsent bytes are under
+    /// half of it. Linux's default is 4294967295 (no limit); here it is 128 KiB, because a
+    /// writer on a single-threaded runtime otherwise fills its whole send buffer (4 MB) before
+    /// the transmit path and the reader get a turn, and the bytes in transit leave the CPU's
+    /// caches. It bounds only the unsent bytes, never the bytes in flight (the send buffer
+    /// still does that), so throughput over long, fat paths is unchanged. 4294967295 restores
+    /// Linux's behaviour.
+    tcp_notsent_lowat: u32 = 131_072, "net.ipv4", check = |v: &u32| *v > 0;
     /// RFC 7323 timestamps.
     tcp_timestamps: bool = true, "net.ipv4";
     /// RFC 7323 window scaling.

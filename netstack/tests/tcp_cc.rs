@@ -242,6 +242,8 @@ fn burst_after_idle(slow_start_after_idle: bool, idle: Duration) -> (TcpInfo, us
     };
     let mut config = config("cubic");
     config.tcp_slow_start_after_idle = slow_start_after_idle;
+    // The 500 kB after the pause go into the send buffer in one write, unsent bytes and all.
+    config.tcp_notsent_lowat = u32::MAX;
     let mut sim = Sim::new(2, &config, link, 5);
     let cap = Capture::install(&mut sim);
     let listener = listen(&mut sim, 1, 80, 8);

@@ -175,6 +175,7 @@ impl Stack {
         tcb.set_path(hop.iface, hop.next_hop, mtu);
         tcb.nodelay = inherited.nodelay;
         tcb.keepalive = inherited.keepalive;
+        tcb.notsent_lowat = inherited.notsent_lowat;
         tcb.send.set_limit(inherited.send_buffer);
         tcb.recv.set_limit(inherited.recv_buffer);
         tcb.snd_locked = inherited.snd_locked;

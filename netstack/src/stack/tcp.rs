@@ -171,6 +171,13 @@ impl Stack {
                 }
             }
             let (mut env, table) = self.tcp_env(now);
+            // Sending drained unsent bytes: a writer held back by `TCP_NOTSENT_LOWAT` may go on
+            // (an ACK would wake it too, but not before the peer has answered).
+            if let Some(tcb) = table.conn_at(index)
+                && tcb.write_blocked
+            {
+                tcb.wake_writer_if_room(env.config);
+            }
             // It had its turn: only a later event (an ACK, a write, a timer) queues it again.
             table.settle_flushed(index, &mut env);
         }

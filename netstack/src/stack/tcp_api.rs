@@ -47,6 +47,9 @@ pub struct TcpInfo {
     pub rcv_wnd: usize,
     /// Bytes in the send buffer (unacknowledged and unsent).
     pub send_queued: usize,
+    /// Of those, the bytes never sent (Linux's `tcpi_notsent_bytes`), which
+    /// `TCP_NOTSENT_LOWAT` bounds.
+    pub notsent_bytes: usize,
     /// Bytes in the receive buffer, readable.
     pub recv_queued: usize,
     /// Bytes held out of order.
@@ -320,7 +323,9 @@ impl Stack {
     }
 
     /// Copies as much of `buf` as the send buffer has room for (a partial write when it is
-    /// nearly full); `Pending` when it is full, woken once a third of it is free again.
+    /// nearly full), and no more than keeps the unsent bytes at or under `TCP_NOTSENT_LOWAT`;
+    /// `Pending` when nothing fits, woken once a third of the buffer is free again and the
+    /// unsent bytes are under half the mark.
     pub fn tcp_poll_write(
         &mut self,
         h: SocketHandle,
@@ -348,9 +353,11 @@ impl Stack {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        let n = tcb.send.push(buf);
+        let room = tcb.write_room(&self.config);
+        let n = tcb.send.push(&buf[..buf.len().min(room)]);
         if n == 0 {
-            // Full: from now on the writer is told of room only at the low-water mark.
+            // Full (or the unsent bytes are at `TCP_NOTSENT_LOWAT`): from now on the writer is
+            // told of room only at the low-water mark.
             tcb.write_blocked = true;
             tcb.write_waker = Some(cx.waker().clone());
             return Poll::Pending;
@@ -545,6 +552,36 @@ impl Stack {
         }
     }
 
+    /// Sets `TCP_NOTSENT_LOWAT`: how many written, unsent bytes the connection holds before
+    /// writes stop taking more (see the `tcp_notsent_lowat` sysctl); 0 goes back to the
+    /// sysctl's value. Accepted connections inherit a listener's. Room it makes wakes a
+    /// blocked writer.
+    pub fn tcp_set_notsent_lowat(&mut self, h: SocketHandle, bytes: u32) -> io::Result<()> {
+        let config = &self.config;
+        match self.tcp.get(h) {
+            Some(Socket::Listener(l)) => l.inherited.notsent_lowat = bytes,
+            Some(Socket::Conn(t)) if !t.orphan => {
+                t.notsent_lowat = bytes;
+                if t.write_blocked {
+                    t.wake_writer_if_room(config);
+                }
+            }
+            _ => return Err(stale()),
+        }
+        Ok(())
+    }
+
+    /// The `TCP_NOTSENT_LOWAT` mark in force, in bytes (the socket's own, or the sysctl's).
+    pub fn tcp_notsent_lowat(&mut self, h: SocketHandle) -> io::Result<u32> {
+        let sysctl = self.config.tcp_notsent_lowat;
+        let own = match self.tcp.get(h) {
+            Some(Socket::Listener(l)) => l.inherited.notsent_lowat,
+            Some(Socket::Conn(t)) if !t.orphan => t.notsent_lowat,
+            _ => return Err(stale()),
+        };
+        Ok(if own == 0 { sysctl } else { own })
+    }
+
     /// Sets SO_KEEPALIVE (probes per `tcp_keepalive_*`).
     pub fn tcp_set_keepalive(&mut self, h: SocketHandle, keepalive: bool) -> io::Result<()> {
         match self.tcp.get(h) {
@@ -651,6 +688,7 @@ impl Stack {
             snd_wnd: t.snd_wnd,
             rcv_wnd: t.rcv_wnd(),
             send_queued: t.send.len(),
+            notsent_bytes: t.notsent(),
             recv_queued: t.recv.len(),
             out_of_order: t.assembler.held(),
             retransmits: t.retries,

@@ -89,8 +89,10 @@ impl Stack {
             // After a write found the buffer full, ready again at the low-water mark the
             // writer is woken at (Linux's `sk_stream_is_writeable`), not at the first free
             // byte; before that, whenever a byte fits.
-            State::Established | State::CloseWait if tcb.write_blocked => !tcb.send_writable(),
-            State::Established | State::CloseWait => tcb.send.free() == 0,
+            State::Established | State::CloseWait if tcb.write_blocked => {
+                !tcb.send_writable(&self.config)
+            }
+            State::Established | State::CloseWait => tcb.write_room(&self.config) == 0,
             _ => false,
         };
         if waiting {

@@ -481,6 +481,7 @@ impl Tcb {
             acked_data = data;
             fin_acked = self.fin_queued && !self.fin_acked && acked > data;
             self.send.consume(data);
+            self.send.rewind_if_empty();
             self.snd_una = ack;
             if self.snd_nxt.lt(ack) {
                 self.snd_nxt = ack;
@@ -543,7 +544,7 @@ impl Tcb {
                 // again at every write.
                 self.timers.release = Some(now + RECV_RELEASE_IDLE);
             }
-            self.wake_writer_if_room();
+            self.wake_writer_if_room(env.config);
         } else if !sack
             && ack == self.snd_una
             && len == 0
@@ -591,8 +592,12 @@ impl Tcb {
         self.rcv_tuning.copied += copied as u64;
         // Idle for a second already (the release timer fired, or no data ever came): the
         // emptied buffer's memory goes back now.
-        if self.timers.release.is_none() && self.recv.is_empty() && self.assembler.is_empty() {
-            self.recv.release_if_empty();
+        if self.recv.is_empty() && self.assembler.is_empty() {
+            if self.timers.release.is_none() {
+                self.recv.release_if_empty();
+            } else {
+                self.recv.rewind_if_empty();
+            }
         }
         if copied > 0
             && self.recv.is_empty()

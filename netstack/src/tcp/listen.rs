@@ -104,6 +104,8 @@ pub struct ListenerStats {
 pub(crate) struct Inherited {
     pub nodelay: bool,
     pub keepalive: bool,
+    /// `TCP_NOTSENT_LOWAT` (0: the sysctl's).
+    pub notsent_lowat: u32,
     pub send_buffer: usize,
     pub recv_buffer: usize,
     /// The sizes were set with `SO_SNDBUF`/`SO_RCVBUF`: no autotuning for the children.
@@ -161,6 +163,7 @@ impl Listener {
             waker: None,
             inherited: Inherited {
                 nodelay: tcb.nodelay,
+                notsent_lowat: tcb.notsent_lowat,
                 keepalive: tcb.keepalive,
                 send_buffer: tcb.send.limit(),
                 recv_buffer: tcb.recv.limit(),

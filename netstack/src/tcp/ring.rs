@@ -79,6 +79,17 @@ impl Ring {
         }
     }
 
+    /// Moves the head back to the start of the storage if nothing is queued, so that the next
+    /// bytes land where the last ones were and a ring that keeps emptying (a reader keeping up,
+    /// a sender whose bytes are all acknowledged) touches the same cache lines again instead of
+    /// sweeping its whole allocation. The caller guarantees that nothing was written past the
+    /// queued bytes (no out-of-order data is held), since that data is placed relative to the head.
+    pub fn rewind_if_empty(&mut self) {
+        if self.len == 0 {
+            self.head = 0;
+        }
+    }
+
     /// Makes sure the storage can hold `needed` bytes counted from the head, growing (by
     /// doubling, at least [`MIN_ALLOC`], at most the limit). The storage is reallocated in
     /// place where the allocator can (large buffers are remapped, not copied), and then only

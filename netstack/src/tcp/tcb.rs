@@ -235,6 +235,9 @@ pub(crate) struct Tcb {
     /// readiness says "not yet" even if a few bytes would fit (the low-water mark Linux's
     /// `EPOLLOUT` waits for, after a write returned `EAGAIN`).
     pub write_blocked: bool,
+    /// `TCP_NOTSENT_LOWAT` in bytes; 0: the `tcp_notsent_lowat` sysctl (as Linux's
+    /// `tp->notsent_lowat`).
+    pub notsent_lowat: u32,
     /// The buffer sizes were set by the application (`SO_SNDBUF`/`SO_RCVBUF`, Linux's
     /// `SOCK_SNDBUF_LOCK`/`SOCK_RCVBUF_LOCK`): autotuning leaves them alone.
     pub snd_locked: bool,
@@ -380,6 +383,7 @@ impl Tcb {
             pingpong: false,
             last_data_recv: now,
             write_blocked: false,
+            notsent_lowat: 0,
             snd_locked: false,
             rcv_locked: false,
             rcv_tuning: RcvTuning::new(now),
@@ -613,9 +617,10 @@ impl Tcb {
     }
 
     /// Wakes the writer once at least a third of the send buffer is free (Linux's
-    /// `sk_stream_wspace >= sk_stream_min_wspace` rule): one wake per drain, not one per ACK.
-    pub fn wake_writer_if_room(&mut self) {
-        if self.send_writable() {
+    /// `sk_stream_wspace >= sk_stream_min_wspace` rule) and the unsent bytes are under half the
+    /// `TCP_NOTSENT_LOWAT` mark: one wake per drain, not one per ACK or segment.
+    pub fn wake_writer_if_room(&mut self, config: &StackConfig) {
+        if self.send_writable(config) {
             self.write_blocked = false;
             if let Some(w) = self.write_waker.take() {
                 w.wake();
@@ -626,8 +631,34 @@ impl Tcb {
     /// Whether a writer should be told there is room: a third of the send buffer is free, or
     /// it is empty (Linux's `sk_stream_is_writeable` low-water mark), so writers wake for
     /// sizeable writes rather than once per freed segment.
-    pub fn send_writable(&self) -> bool {
-        self.send.free() >= self.send.limit() / 3 || self.send.is_empty()
+    ///
+    /// With the unsent bytes at half the `TCP_NOTSENT_LOWAT` mark or more, it is not (Linux's
+    /// `tcp_stream_memory_free` with `wake` set, which `EPOLLOUT` uses).
+    pub fn send_writable(&self, config: &StackConfig) -> bool {
+        (self.send.free() >= self.send.limit() / 3 || self.send.is_empty())
+            && self.notsent().saturating_mul(2) < self.notsent_limit(config)
+    }
+
+    /// Bytes written by the application and never sent (Linux's `write_seq - snd_nxt`; here
+    /// counted from `snd_max`, which a retransmission timeout does not move back).
+    pub fn notsent(&self) -> usize {
+        let sent = seq_dist(self.snd_max, self.snd_una);
+        self.send.len().saturating_sub(sent)
+    }
+
+    /// The `TCP_NOTSENT_LOWAT` mark in force: the socket's own, or the sysctl's.
+    pub fn notsent_limit(&self, config: &StackConfig) -> usize {
+        match self.notsent_lowat {
+            0 => config.tcp_notsent_lowat as usize,
+            own => own as usize,
+        }
+    }
+
+    /// How many bytes a write may queue now: the send buffer's room, bounded by what the
+    /// `TCP_NOTSENT_LOWAT` mark leaves for unsent bytes.
+    pub fn write_room(&self, config: &StackConfig) -> usize {
+        let unsent_room = self.notsent_limit(config).saturating_sub(self.notsent());
+        self.send.free().min(unsent_room)
     }
 
     /// Arms the retransmission timer if something is outstanding and it is not armed.

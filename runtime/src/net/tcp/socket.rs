@@ -141,6 +141,25 @@ impl TcpSocket {
         self.driver().with_stack(|s, _| s.tcp_nodelay(self.handle))
     }
 
+    /// Sets `TCP_NOTSENT_LOWAT` for the connection to come (a listener passes it to the
+    /// connections it accepts): see [`TcpStream::set_notsent_lowat`](super::TcpStream::set_notsent_lowat).
+    ///
+    /// # Errors
+    /// `NotConnected` if the socket is gone.
+    pub fn set_notsent_lowat(&self, bytes: u32) -> io::Result<()> {
+        self.driver()
+            .with_stack(|s, _| s.tcp_set_notsent_lowat(self.handle, bytes))
+    }
+
+    /// The `TCP_NOTSENT_LOWAT` mark in force, in bytes.
+    ///
+    /// # Errors
+    /// `NotConnected` if the socket is gone.
+    pub fn notsent_lowat(&self) -> io::Result<u32> {
+        self.driver()
+            .with_stack(|s, _| s.tcp_notsent_lowat(self.handle))
+    }
+
     /// Sets the send buffer size (`SO_SNDBUF`), at least `tcp_wmem`'s minimum. Unlike Linux,
     /// the size is not doubled: it is the bytes the buffer holds.
     ///

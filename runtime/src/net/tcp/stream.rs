@@ -259,6 +259,31 @@ impl TcpStream {
             .with_stack(|s, _| s.tcp_nodelay(self.conn.handle))
     }
 
+    /// Sets `TCP_NOTSENT_LOWAT`: how many written but unsent bytes the connection holds before
+    /// a write stops taking more (it then copies only up to the mark, and returns `Pending`
+    /// at it; the writer is woken when the unsent bytes are under half the mark). The bytes in
+    /// flight are still bounded by the send buffer alone. 0 goes back to the stack's
+    /// `net.ipv4.tcp_notsent_lowat` (128 KiB unless changed). Not in tokio: a sockeye extension,
+    /// as the Linux socket option it mirrors.
+    ///
+    /// # Errors
+    /// `NotConnected` once the connection is gone.
+    pub fn set_notsent_lowat(&self, bytes: u32) -> io::Result<()> {
+        self.conn
+            .driver
+            .with_stack(|s, _| s.tcp_set_notsent_lowat(self.conn.handle, bytes))
+    }
+
+    /// The `TCP_NOTSENT_LOWAT` mark in force, in bytes (the connection's own, or the stack's).
+    ///
+    /// # Errors
+    /// `NotConnected` once the connection is gone.
+    pub fn notsent_lowat(&self) -> io::Result<u32> {
+        self.conn
+            .driver
+            .with_stack(|s, _| s.tcp_notsent_lowat(self.conn.handle))
+    }
+
     /// Sets `IP_TTL`: the time-to-live of the connection's packets (1 to 255).
     ///
     /// # Errors
