@@ -100,12 +100,21 @@ pub enum PollAction {
 #[derive(Debug, Default)]
 pub struct NeighborCache {
     entries: crate::hash::Map<Ipv4Addr, State>,
+    /// No entry has work before this (a lower bound: every state written lowers it to its own
+    /// deadline, and [`NeighborCache::poll`] makes it exact again), so that asking when to
+    /// poll, which the stack does every turn, does not walk the entries.
+    next_due: Option<Instant>,
 }
 
 impl NeighborCache {
     /// An empty cache.
     pub fn new() -> NeighborCache {
         NeighborCache::default()
+    }
+
+    /// Lowers the next deadline to `due`, a deadline just given to an entry.
+    fn note(&mut self, due: Instant) {
+        self.next_due = Some(self.next_due.map_or(due, |d| d.min(due)));
     }
 
     /// Number of entries in any state.
@@ -138,6 +147,7 @@ impl NeighborCache {
                     probes: 1,
                     next_probe: now + RETRANS_TIME,
                 };
+                self.note(now + RETRANS_TIME);
                 Some((mac, true))
             }
             State::Probe { mac, .. } => Some((*mac, false)),
@@ -155,6 +165,7 @@ impl NeighborCache {
                 mac,
                 until: now + REACHABLE_TIME,
             };
+            self.note(now + REACHABLE_TIME);
         }
     }
 
@@ -177,6 +188,7 @@ impl NeighborCache {
                         probes: 1,
                         next_probe: now + RETRANS_TIME,
                     };
+                    self.note(now + RETRANS_TIME);
                     return Resolution::Send { mac, probe: true };
                 }
                 State::Probe { mac, .. } => {
@@ -211,6 +223,7 @@ impl NeighborCache {
                 pending,
             },
         );
+        self.note(now + RETRANS_TIME);
         Resolution::Queued {
             request: true,
             dropped: false,
@@ -231,6 +244,8 @@ impl NeighborCache {
             mac,
             until: now + REACHABLE_TIME,
         };
+        // Every path below either writes this state or changes nothing.
+        self.note(now + REACHABLE_TIME);
         match self.entries.get_mut(&ip) {
             Some(State::Incomplete { pending, .. }) => {
                 let pending = std::mem::take(pending).into();
@@ -278,17 +293,11 @@ impl NeighborCache {
     }
 
     /// When [`NeighborCache::poll`] next has work: the earliest retry or expiry.
+    ///
+    /// It may be earlier than the real first deadline (a confirmed entry's later expiry is not
+    /// looked for until then), never later: polling then finds nothing to do and makes it exact.
     pub fn poll_at(&self) -> Option<Instant> {
-        self.entries
-            .values()
-            .map(|s| match s {
-                State::Incomplete { next_probe, .. } | State::Probe { next_probe, .. } => {
-                    *next_probe
-                }
-                State::Reachable { until, .. } => *until,
-                State::Stale { since, .. } => *since + GC_STALE_TIME,
-            })
-            .min()
+        self.next_due
     }
 
     /// Retries requests, fails unanswered resolutions, ages entries. Pushes what the stack must
@@ -337,6 +346,16 @@ impl NeighborCache {
         for ip in remove {
             self.entries.remove(&ip);
         }
+        self.next_due = self.entries.values().map(deadline).min();
+    }
+}
+
+/// When `state` next has work for [`NeighborCache::poll`]: a retry, an expiry or its removal.
+fn deadline(state: &State) -> Instant {
+    match state {
+        State::Incomplete { next_probe, .. } | State::Probe { next_probe, .. } => *next_probe,
+        State::Reachable { until, .. } => *until,
+        State::Stale { since, .. } => *since + GC_STALE_TIME,
     }
 }
 

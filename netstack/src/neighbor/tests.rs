@@ -165,3 +165,29 @@ fn the_cache_is_bounded() {
     ));
     assert_eq!(c.len(), MAX_ENTRIES);
 }
+
+#[test]
+fn poll_at_is_a_lower_bound_kept_without_walking_the_entries() {
+    let mut c = NeighborCache::new();
+    assert_eq!(c.poll_at(), None);
+    c.update(t(0), A, MAC, true);
+    assert_eq!(c.poll_at(), Some(t(30_000)));
+    // A confirmation moves the expiry later; the bound stays where it was (never later than
+    // the truth), and a poll then finds nothing to do and makes it exact.
+    c.confirm(t(10_000), A);
+    assert_eq!(c.poll_at(), Some(t(30_000)));
+    let mut actions = Vec::new();
+    c.poll(t(30_000), &mut actions);
+    assert!(actions.is_empty());
+    assert_eq!(c.lookup(A), Some(MAC));
+    assert_eq!(c.poll_at(), Some(t(40_000)));
+    // A new resolution lowers it at once.
+    let b = Ipv4Addr::new(10, 0, 0, 3);
+    c.resolve(t(20_000), b, b"x");
+    assert_eq!(c.poll_at(), Some(t(21_000)));
+    // The hot path's expiry of a reachable entry (to PROBE) lowers it too.
+    assert_eq!(c.resolve_fast(t(45_000), A), Some((MAC, true)));
+    assert_eq!(c.poll_at(), Some(t(21_000)));
+    c.poll(t(21_000), &mut actions);
+    assert_eq!(c.poll_at(), Some(t(22_000)));
+}
