@@ -61,6 +61,10 @@ pub struct TcpInfo {
     pub timestamps: bool,
     /// Memory the buffers hold now (send, receive), bytes.
     pub allocated: (usize, usize),
+    /// Memory the SACK scoreboard's records of outstanding segments hold now, bytes (none
+    /// before the first send, and again once everything is acknowledged and the connection
+    /// has been idle for a second).
+    pub scoreboard_allocated: usize,
     /// The buffers' limits now (send, receive), bytes: `SO_SNDBUF`/`SO_RCVBUF` or what
     /// autotuning made of them.
     pub buffer_limits: (usize, usize),
@@ -661,6 +665,7 @@ impl Stack {
             sack: t.opts.sack,
             timestamps: t.opts.timestamps,
             allocated: (t.send.allocated(), t.recv.allocated()),
+            scoreboard_allocated: t.sb.allocated(),
             buffer_limits: (t.send.limit(), t.recv.limit()),
             rcv_rtt: t.rcv_tuning.rtt(),
         })

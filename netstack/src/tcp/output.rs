@@ -444,12 +444,11 @@ impl Tcb {
             seg.kind,
             Kind::Data | Kind::RetransmitHead | Kind::RetransmitLost | Kind::TailProbe
         );
-        if carries && len > 0 {
-            if self.sack_in_use() {
-                self.sb.on_sent(repr.seq_number, len, now);
-            }
+        if carries && len > 0 && self.sack_in_use() {
+            self.sb.on_sent(repr.seq_number, len, now);
             if self.in_recovery {
-                self.prr_out += len;
+                // Counted for PRR, which only a SACK recovery uses.
+                self.sb.prr_mut().out += len;
             }
         }
         match seg.kind {

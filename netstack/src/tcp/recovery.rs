@@ -27,7 +27,7 @@
 
 use std::time::Duration;
 
-use super::scoreboard::Delivery;
+use super::scoreboard::{Delivery, Prr};
 use super::seq_dist;
 use super::tcb::{Env, Tcb};
 use crate::config::StackConfig;
@@ -192,9 +192,11 @@ impl Tcb {
         // RecoverFS.
         let flight = seq_dist(self.snd_max, self.snd_una);
         self.cc.on_congestion(env.now, flight, self.mss);
-        self.prr_delivered = 0;
-        self.prr_out = 0;
-        self.recover_fs = flight.max(1);
+        *self.sb.prr_mut() = Prr {
+            delivered: 0,
+            out: 0,
+            recover_fs: flight.max(1),
+        };
         self.undo_marker = Some(self.snd_una);
         self.undo_retrans = 0;
         self.undo_stamp = None;
@@ -227,29 +229,26 @@ impl Tcb {
 
     /// RFC 6937 section 3.1: the window for this ACK, which delivered `delivered` bytes.
     fn prr(&mut self, delivered: usize) {
-        self.prr_delivered += delivered;
+        self.sb.prr_mut().delivered += delivered;
+        let prr = self.sb.prr();
         let pipe = self.sb.pipe();
         let ssthresh = self.cc.ssthresh();
         let mss = self.mss;
         let sndcnt = if pipe > ssthresh {
             // Proportional: send in the ratio ssthresh / RecoverFS to what was delivered.
             let due =
-                (self.prr_delivered as u128 * ssthresh as u128).div_ceil(self.recover_fs as u128);
+                (prr.delivered as u128 * ssthresh as u128).div_ceil(prr.recover_fs.max(1) as u128);
             usize::try_from(due)
                 .unwrap_or(usize::MAX)
-                .saturating_sub(self.prr_out)
+                .saturating_sub(prr.out)
         } else {
             // Slow-start reduction bound: grow back toward ssthresh, at most one segment more
             // than delivered.
-            let limit = self
-                .prr_delivered
-                .saturating_sub(self.prr_out)
-                .max(delivered)
-                + mss;
+            let limit = prr.delivered.saturating_sub(prr.out).max(delivered) + mss;
             (ssthresh - pipe).min(limit)
         };
         // The retransmission that starts recovery always goes (Linux forces one segment).
-        let sndcnt = if self.prr_out == 0 {
+        let sndcnt = if prr.out == 0 {
             sndcnt.max(mss)
         } else {
             sndcnt

@@ -200,15 +200,11 @@ pub(crate) struct Tcb {
     /// timed-out data had arrived after all if that ACK echoes a TSval older than the
     /// retransmission's (`undo_stamp`).
     pub rto_undo_pending: bool,
-    /// The SACK sender's scoreboard (only kept when SACK is in use).
+    /// The SACK sender's scoreboard (only kept when SACK is in use), which also holds the
+    /// recovery's proportional rate reduction counters (RFC 6937).
     pub sb: Scoreboard,
     /// RACK loss detection state.
     pub rack: Rack,
-    /// Proportional rate reduction (RFC 6937): bytes delivered and sent since recovery began,
-    /// and the flight size then (`RecoverFS`).
-    pub prr_delivered: usize,
-    pub prr_out: usize,
-    pub recover_fs: usize,
     /// Where the last recovery began (Linux's `undo_marker`), while it may still be undone
     /// (after it ended, too: the D-SACKs for its retransmissions come late).
     pub undo_marker: Option<SeqNumber>,
@@ -367,9 +363,6 @@ impl Tcb {
             rto_undo_pending: false,
             sb: Scoreboard::new(),
             rack: Rack::new(),
-            prr_delivered: 0,
-            prr_out: 0,
-            recover_fs: 0,
             undo_marker: None,
             undo_retrans: 0,
             tlp_high_seq: None,
@@ -574,6 +567,7 @@ impl Tcb {
             // back now rather than staying with the connection for its 60 s of TIME_WAIT.
             self.send.release_if_empty();
             self.recv.release_if_empty();
+            self.release_scoreboard();
             self.timers.release = None;
         }
         self.wake_all();
@@ -628,6 +622,14 @@ impl Tcb {
     /// sizeable writes rather than once per freed segment.
     pub fn send_writable(&self) -> bool {
         self.send.free() >= self.send.limit() / 3 || self.send.is_empty()
+    }
+
+    /// Gives the scoreboard's memory back if nothing is outstanding and no recovery (whose
+    /// counters it holds) is running.
+    pub fn release_scoreboard(&mut self) {
+        if !self.in_recovery {
+            self.sb.release_if_empty();
+        }
     }
 
     /// Arms the retransmission timer if something is outstanding and it is not armed.

@@ -12,8 +12,8 @@
 //!   after a timeout may show it spurious (Eifel, with timestamps), which undoes it.
 //! - **RACK reordering** and **tail loss probe** timers (`recovery.rs`).
 //! - **Memory release**: a second after data last arrived, an emptied receive buffer gives its
-//!   memory back; so does the send buffer, if empty, when the same timer fires (armed, if it
-//!   was not, when everything sent is acknowledged).
+//!   memory back; so do the send buffer and the SACK scoreboard's records, if empty, when the
+//!   same timer fires (armed, if it was not, when everything sent is acknowledged).
 //! - **Delayed ACK**: Linux's 40 ms minimum (`TCP_DELACK_MIN`).
 //! - **Persist**: a zero window with data waiting and nothing in flight; probes back off like the
 //!   RTO and never give up while the peer answers (any ACK resets the count).
@@ -82,6 +82,7 @@ impl Tcb {
                 self.recv.release_if_empty();
             }
             self.send.release_if_empty();
+            self.release_scoreboard();
         }
         if due(self.timers.reorder, now) {
             self.timers.reorder = None;
