@@ -27,10 +27,8 @@ use crate::wire::SeqNumber;
 /// A connection's receive-autotuning measurement (Linux's `rcvq_space` and `rcv_rtt_est`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RcvTuning {
-    /// Bytes the application has read in all.
+    /// Bytes the application has read since the current measurement began.
     pub copied: u64,
-    /// `copied` when the current measurement began.
-    start_copied: u64,
     /// When it began.
     start: Instant,
     /// Bytes read in the last measured RTT (`rcvq_space.space`); 0 until established.
@@ -47,7 +45,6 @@ impl RcvTuning {
     pub fn new(now: Instant) -> RcvTuning {
         RcvTuning {
             copied: 0,
-            start_copied: 0,
             start: now,
             space: 0,
             rtt: OptDuration::NONE,
@@ -93,7 +90,7 @@ impl Tcb {
             .min(config.tcp_init_cwnd as usize * usize::from(self.adv_mss));
         self.rcv_tuning.space = space.max(1);
         self.rcv_tuning.start = now;
-        self.rcv_tuning.start_copied = self.rcv_tuning.copied;
+        self.rcv_tuning.copied = 0;
     }
 
     /// A data segment of `len` bytes arrived in order, echoing `tsecr` (if timestamps are on):
@@ -132,8 +129,8 @@ impl Tcb {
         if t.space == 0 || now.saturating_duration_since(t.start) < rtt {
             return;
         }
-        let copied = (t.copied - t.start_copied) as usize;
-        t.start_copied = t.copied;
+        let copied = t.copied as usize;
+        t.copied = 0;
         t.start = now;
         if copied <= t.space {
             return;

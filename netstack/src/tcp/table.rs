@@ -22,7 +22,7 @@ use std::io;
 use hashbrown::HashTable;
 
 use super::listen::Listener;
-use super::tcb::{Env, Tcb};
+use super::tcb::{Env, NO_TICK, Tcb};
 use super::{SocketHandle, State};
 use crate::time::Instant;
 use crate::timer::Wheel;
@@ -433,7 +433,7 @@ impl Table {
         let n = fired.len();
         for &index in &fired {
             if let Some(tcb) = self.conn_at(index) {
-                tcb.timer_tick = None;
+                tcb.timer_tick = NO_TICK;
             }
         }
         self.fired = fired;
@@ -515,10 +515,10 @@ impl Table {
             .timers
             .earliest()
             .map(|t| t.total_micros().div_ceil(1000));
-        if tick == tcb.timer_tick {
+        if tick.unwrap_or(NO_TICK) == tcb.timer_tick {
             return;
         }
-        tcb.timer_tick = tick;
+        tcb.timer_tick = tick.unwrap_or(NO_TICK);
         let key = tcb.timer_key;
         match (tick, key) {
             (None, Some(key)) => {

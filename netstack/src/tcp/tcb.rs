@@ -44,6 +44,10 @@ pub(crate) const DELACK_MIN: Duration = Duration::from_millis(40);
 /// quick-ACK mode, `TCP_MAX_QUICKACKS`).
 pub(crate) const QUICKACKS: u32 = 16;
 
+/// `Tcb::timer_tick` when the connection is not filed in the timer wheel (no tick reaches it:
+/// ticks are milliseconds, at most `u64::MAX / 1000`).
+pub(crate) const NO_TICK: u64 = u64::MAX;
+
 /// What a connection's context passes into its methods: the time, the settings and the counters.
 pub(crate) struct Env<'a> {
     /// Now.
@@ -235,15 +239,16 @@ pub(crate) struct Tcb {
     /// `SOCK_SNDBUF_LOCK`/`SOCK_RCVBUF_LOCK`): autotuning leaves them alone.
     pub snd_locked: bool,
     pub rcv_locked: bool,
-    /// Receive autotuning (`buffers.rs`): bytes the application has read, and the measurement
-    /// in progress.
+    /// Receive autotuning (`buffers.rs`): the measurement in progress (bytes the application
+    /// has read in it).
     pub rcv_tuning: RcvTuning,
 
     // Timers and their counts.
     pub timers: Timers,
     pub timer_key: Option<TimerKey>,
-    /// The wheel tick `timer_key` is filed for.
-    pub timer_tick: Option<u64>,
+    /// The wheel tick `timer_key` is filed for, [`NO_TICK`] for none (8 bytes where an
+    /// `Option<u64>` takes 16).
+    pub timer_tick: u64,
     /// Consecutive retransmission timeouts without progress.
     pub retries: u8,
     /// Consecutive unanswered zero-window or keepalive probes.
@@ -378,7 +383,7 @@ impl Tcb {
             rcv_tuning: RcvTuning::new(now),
             timers: Timers::default(),
             timer_key: None,
-            timer_tick: None,
+            timer_tick: NO_TICK,
             retries: 0,
             probes: 0,
             persist_backoff: 0,
