@@ -114,7 +114,7 @@ impl Stack {
         else {
             return;
         };
-        tcb.snd_wnd = usize::from(seg.window_len);
+        tcb.snd_wnd = u32::from(seg.window_len);
         tcb.max_snd_wnd = tcb.snd_wnd;
         tcb.snd_wl1 = seg.seq_number;
         tcb.state = State::SynReceived;
@@ -318,7 +318,7 @@ impl Stack {
         tcb.recover = iss + 1;
         let offered = tcb.window_to_advertise().min(usize::from(u16::MAX));
         tcb.rcv_adv = tcb.rcv_nxt + offered;
-        tcb.snd_wnd = usize::from(seg.window_len) << tcb.opts.snd_shift;
+        tcb.snd_wnd = u32::from(seg.window_len) << tcb.opts.snd_shift;
         tcb.max_snd_wnd = tcb.snd_wnd;
         tcb.snd_wl1 = seg.seq_number;
         tcb.snd_wl2 = ack;

@@ -74,8 +74,8 @@ impl Tcb {
         if self.snd_locked || self.pipe() >= self.cc.cwnd() {
             return;
         }
-        let segments = (self.cc.cwnd() / self.mss.max(1)).max(config.tcp_init_cwnd as usize);
-        let want = (2 * segments * self.mss).min(config.tcp_wmem[2]);
+        let segments = (self.cc.cwnd() / self.mss().max(1)).max(config.tcp_init_cwnd as usize);
+        let want = (2 * segments * self.mss()).min(config.tcp_wmem[2]);
         if want > self.send.limit() {
             self.send.set_limit(want);
         }
@@ -98,7 +98,7 @@ impl Tcb {
     pub(crate) fn rcv_autotune(&mut self, env: &Env<'_>, len: usize, tsecr: Option<u32>) {
         let now = env.now;
         match tsecr {
-            Some(ecr) if ecr != 0 && len >= self.rcv_mss => {
+            Some(ecr) if ecr != 0 && len >= self.rcv_mss() => {
                 let ms = self.ts_now(now).wrapping_sub(ecr);
                 if ms < 1 << 24 {
                     self.rcv_tuning.sample(Duration::from_millis(u64::from(ms)));

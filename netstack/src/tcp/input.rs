@@ -129,7 +129,7 @@ impl Tcb {
         self.rcv_adv = self.rcv_nxt + self.recv.free().min(usize::from(u16::MAX));
         self.negotiate(env.config, &seg.options, env.now);
         // The window of a SYN is never scaled (RFC 7323 section 2.2).
-        self.snd_wnd = usize::from(seg.window_len);
+        self.snd_wnd = u32::from(seg.window_len);
         self.max_snd_wnd = self.snd_wnd;
         self.snd_wl1 = seg.seq_number;
         self.last_recv = env.now;
@@ -175,7 +175,7 @@ impl Tcb {
     /// through, since dropping it could only lose a window update that is not there.
     fn disordered_ack(&self, seg: &TcpRepr, payload: &[u8], tsval: u32) -> bool {
         let pure = payload.is_empty() && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::FIN);
-        let window = usize::from(seg.window_len) << self.opts.snd_shift;
+        let window = u32::from(seg.window_len) << self.opts.snd_shift;
         let age_ms = u64::from(self.ts_recent.wrapping_sub(tsval));
         pure && seg.seq_number == self.rcv_nxt
             && seg.ack_number == Some(self.snd_una)
@@ -297,7 +297,7 @@ impl Tcb {
                 return Verdict::Reset;
             }
             self.snd_una = ack;
-            self.snd_wnd = usize::from(seg.window_len) << self.opts.snd_shift;
+            self.snd_wnd = u32::from(seg.window_len) << self.opts.snd_shift;
             self.max_snd_wnd = self.snd_wnd;
             self.snd_wl1 = seq;
             self.snd_wl2 = ack;
@@ -328,7 +328,7 @@ impl Tcb {
             }
             return verdict;
         }
-        let oldest = self.snd_una - self.max_snd_wnd.min(1 << 30);
+        let oldest = self.snd_una - self.max_snd_wnd().min(1 << 30);
         if ack.lt(oldest) {
             self.challenge_ack(env);
             return verdict;
@@ -397,15 +397,15 @@ impl Tcb {
             let ms = self.ts_now(now).wrapping_sub(ecr);
             if ms < 1 << 24 {
                 self.take_rtt_sample(Duration::from_millis(u64::from(ms)));
-                self.rtt_probe = None;
+                self.rtt_probe_sent = None;
                 return;
             }
         }
-        if let Some((end, sent)) = self.rtt_probe
-            && ack.ge(end)
+        if let Some(sent) = self.rtt_probe_sent
+            && ack.ge(self.rtt_probe_end)
         {
             self.take_rtt_sample(now.saturating_duration_since(sent));
-            self.rtt_probe = None;
+            self.rtt_probe_sent = None;
         }
     }
 
@@ -424,7 +424,7 @@ impl Tcb {
         if cwnd < self.cc.ssthresh() {
             flight.saturating_mul(2) >= cwnd
         } else {
-            flight + self.mss > cwnd
+            flight + self.mss() > cwnd
         }
     }
 
@@ -468,7 +468,7 @@ impl Tcb {
         len: usize,
     ) -> bool {
         let now = env.now;
-        let window = usize::from(seg.window_len) << self.opts.snd_shift;
+        let window = u32::from(seg.window_len) << self.opts.snd_shift;
         let mut fin_acked = false;
         let prior_una = self.snd_una;
         let prior_pipe = self.pipe();
@@ -496,7 +496,7 @@ impl Tcb {
             self.sample_rtt(now, ack, &seg.options);
             if !css && self.cc.in_css() {
                 env.count(Counter::TcpExtTCPHystartDelayDetect);
-                let cwnd = self.cc.cwnd() / self.mss.max(1);
+                let cwnd = self.cc.cwnd() / self.mss().max(1);
                 env.counters
                     .add(Counter::TcpExtTCPHystartDelayCwnd, cwnd as u64);
             }
@@ -514,7 +514,7 @@ impl Tcb {
                 self.track_undo(&seg.options);
                 if ack.ge(self.recover) {
                     self.in_recovery = false;
-                    self.cc.exit_fast_recovery(self.in_flight(), self.mss);
+                    self.cc.exit_fast_recovery(self.in_flight(), self.mss());
                     // Every hole was filled by an original transmission: the reduction was
                     // spurious (reordering, not loss); restore the window (RFC 9438 4.9).
                     if self.undo_ok && self.cc.undo() {
@@ -523,18 +523,18 @@ impl Tcb {
                     self.undo_stamp = None;
                     self.undo_ok = false;
                 } else {
-                    self.cc.recovery_partial_ack(data, self.mss);
+                    self.cc.recovery_partial_ack(data, self.mss());
                     self.rtx_head = true;
                 }
             } else {
                 let limited = self.cwnd_limited(prior_flight);
-                self.cc.on_ack(now, data, self.mss, limited);
+                self.cc.on_ack(now, data, self.mss(), limited);
             }
             self.dup_acks = 0;
             self.expand_sndbuf(env.config);
             self.restart_rto(now);
             // Segments, as Linux counts them (here: the bytes acknowledged in MSS-sized units).
-            let segments = data.div_ceil(self.mss.max(1));
+            let segments = data.div_ceil(self.mss().max(1));
             env.counters
                 .add(Counter::TcpExtTCPDelivered, segments as u64);
             if self.send.is_empty() && self.timers.release.is_none() {
@@ -553,13 +553,13 @@ impl Tcb {
         {
             self.dup_acks += 1;
             if self.in_recovery {
-                self.cc.recovery_dupack(self.mss);
+                self.cc.recovery_dupack(self.mss());
             } else if self.dup_acks == 3 && ack.gt(self.recover) {
                 // RFC 6582 section 3.2 step 2: enter fast recovery.
                 self.in_recovery = true;
                 self.recover = self.snd_max;
                 let flight = seq_dist(self.snd_max, self.snd_una);
-                self.cc.enter_fast_recovery(now, flight, self.mss);
+                self.cc.enter_fast_recovery(now, flight, self.mss());
                 self.undo_stamp = None;
                 self.undo_ok = self.opts.timestamps;
                 self.rtx_head = true;
@@ -731,7 +731,7 @@ impl Tcb {
                 }
                 self.recv.commit(in_order);
                 self.rcv_nxt += in_order;
-                if len < self.rcv_mss {
+                if len < self.rcv_mss() {
                     // A short ("pushed") segment (Linux's `tcp_measure_rcv_mss`).
                     self.ack_pushed |= if self.ack_pushed & ACK_PUSHED != 0 {
                         ACK_PUSHED | ACK_PUSHED2
@@ -739,7 +739,8 @@ impl Tcb {
                         ACK_PUSHED
                     };
                 }
-                self.rcv_mss = self.rcv_mss.max(len.min(usize::from(self.adv_mss)));
+                let seen = u16::try_from(len).map_or(self.adv_mss, |len| len.min(self.adv_mss));
+                self.rcv_mss = self.rcv_mss.max(seen);
                 self.unacked_segs += 1;
                 self.last_data_recv = env.now;
                 self.timers.release = Some(env.now + RECV_RELEASE_IDLE);
@@ -749,7 +750,7 @@ impl Tcb {
                 } else if self.quickacks > 0 {
                     self.quickacks -= 1;
                     self.ack_now = true;
-                } else if seq_dist(self.rcv_nxt, self.rcv_wup) >= 2 * self.rcv_mss {
+                } else if seq_dist(self.rcv_nxt, self.rcv_wup) >= 2 * self.rcv_mss() {
                     self.ack_now = true;
                 } else if self.timers.delack.is_none() {
                     self.timers.delack = Some(env.now + super::tcb::DELACK_MIN);

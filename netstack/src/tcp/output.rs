@@ -209,7 +209,7 @@ impl Tcb {
         }
         // Only bytes sent before: never new data under the guise of a retransmission.
         let sent = seq_dist(self.snd_max, self.snd_una);
-        let mss = self.mss.saturating_sub(self.sack_option_len()).max(1);
+        let mss = self.mss().saturating_sub(self.sack_option_len()).max(1);
         let len = self.send.len().min(mss).min(sent);
         let fin = self.fin_queued && !self.fin_acked && len == self.send.len() && self.fin_sent();
         if len == 0 && !fin {
@@ -236,9 +236,9 @@ impl Tcb {
             return None;
         }
         // One MSS of payload, and the FIN's sequence number if it follows.
-        let (start, len) = self.sb.next_lost_run(self.mss + 1)?;
+        let (start, len) = self.sb.next_lost_run(self.mss() + 1)?;
         let room = self.cc.cwnd().saturating_sub(self.sb.pipe());
-        if room < len.min(self.mss) {
+        if room < len.min(self.mss()) {
             return None;
         }
         self.range_segment(start, len, Kind::RetransmitLost, now)
@@ -251,8 +251,8 @@ impl Tcb {
             return None;
         }
         let offset = seq_dist(self.snd_nxt, self.snd_una);
-        let mss = self.mss.saturating_sub(self.sack_option_len()).max(1);
-        let room = self.snd_wnd.saturating_sub(offset);
+        let mss = self.mss().saturating_sub(self.sack_option_len()).max(1);
+        let room = self.snd_wnd().saturating_sub(offset);
         let len = self.send.len().saturating_sub(offset).min(mss).min(room);
         if len > 0 {
             let fin = self.fin_due_after(self.snd_nxt + len);
@@ -274,7 +274,7 @@ impl Tcb {
     ) -> Option<Segment> {
         let offset = seq_dist(start, self.snd_una);
         let avail = self.send.len().saturating_sub(offset);
-        let mss = self.mss.saturating_sub(self.sack_option_len()).max(1);
+        let mss = self.mss().saturating_sub(self.sack_option_len()).max(1);
         let payload = len.min(mss).min(avail);
         let fin_covered = self.fin_queued
             && !self.fin_acked
@@ -313,12 +313,12 @@ impl Tcb {
             // What the peer's window leaves, and what the congestion window leaves over the
             // bytes actually in flight (SACKed and lost bytes are not).
             let cwnd_room = self.cc.cwnd().saturating_sub(self.sb.pipe());
-            self.snd_wnd.saturating_sub(offset).min(cwnd_room)
+            self.snd_wnd().saturating_sub(offset).min(cwnd_room)
         } else {
-            self.snd_wnd.min(self.cc.cwnd()).saturating_sub(offset)
+            self.snd_wnd().min(self.cc.cwnd()).saturating_sub(offset)
         };
         // SACK blocks take room from the payload: the segment must stay within the MSS.
-        let mss = self.mss.saturating_sub(self.sack_option_len()).max(1);
+        let mss = self.mss().saturating_sub(self.sack_option_len()).max(1);
         let len = avail.min(mss).min(usable);
         let in_flight = offset > 0;
         // Bytes sent before and being resent after a timeout are not held back by Nagle.
@@ -331,7 +331,7 @@ impl Tcb {
                 if all && in_flight && !self.nodelay {
                     return None; // Nagle
                 }
-                if !all && in_flight && len < self.max_snd_wnd / 2 {
+                if !all && in_flight && len < self.max_snd_wnd() / 2 {
                     return None; // sender SWS avoidance
                 }
             }
@@ -385,7 +385,7 @@ impl Tcb {
         let idle = env.now.saturating_duration_since(self.last_data_sent);
         let restart = env.config.tcp_slow_start_after_idle && idle > self.rtt.rto();
         self.cc
-            .restart_after_idle(idle, restart, env.config.tcp_init_cwnd, self.mss);
+            .restart_after_idle(idle, restart, env.config.tcp_init_cwnd, self.mss());
     }
 
     /// Records that `seg` left: sequence numbers advance, timers start, owed ACKs are paid.
@@ -415,7 +415,7 @@ impl Tcb {
         if retransmission {
             env.count(Counter::TcpRetransSegs);
             // Karn: an RTT measured across a retransmission is ambiguous.
-            self.rtt_probe = None;
+            self.rtt_probe_sent = None;
             if self.undo_stamp.is_none()
                 && (self.in_recovery || self.in_loss || self.rto_undo_pending)
             {
@@ -502,8 +502,9 @@ impl Tcb {
                     self.snd_nxt = end;
                     if end.gt(self.snd_max) {
                         self.snd_max = end;
-                        if self.rtt_probe.is_none() && self.retries == 0 {
-                            self.rtt_probe = Some((end, now));
+                        if self.rtt_probe_sent.is_none() && self.retries == 0 {
+                            self.rtt_probe_sent = Some(now);
+                            self.rtt_probe_end = end;
                         }
                     }
                     self.arm_rto_if_idle(now);

@@ -104,7 +104,7 @@ impl Tcb {
             self.prr(delivered);
         } else if acked > 0 {
             let limited = self.cwnd_limited(prior_pipe);
-            self.cc.on_ack(now, acked, self.mss, limited);
+            self.cc.on_ack(now, acked, self.mss(), limited);
         }
         if acked > 0 && self.sb.head_sacked() {
             // The peer acknowledged up to a segment it had SACKed, but not that segment: it
@@ -119,7 +119,7 @@ impl Tcb {
     /// `tcp_is_sackblock_valid`): properly ordered, not beyond `snd_max`, and not older than
     /// the largest window the peer offered (a D-SACK may reach below `snd_una`).
     fn valid_sack_blocks(&self, blocks: &SackBlocks) -> SackBlocks {
-        let oldest = self.snd_una - self.max_snd_wnd.min(1 << 30);
+        let oldest = self.snd_una - self.max_snd_wnd().min(1 << 30);
         let mut valid = SackBlocks::new();
         for &(s, e) in blocks.as_slice() {
             if s.lt(e) && e.le(self.snd_max) && s.ge(oldest) {
@@ -163,7 +163,7 @@ impl Tcb {
     /// RACK detection now; arms the reordering timer for what is not overdue yet.
     pub(crate) fn rack_mark_lost(&mut self, now: Instant) -> usize {
         let srtt = self.rtt.srtt().unwrap_or(self.rtt.rto());
-        let dupthresh = self.sb.sacked_bytes() >= 3 * self.mss;
+        let dupthresh = self.sb.sacked_bytes() >= 3 * self.mss();
         let reo = self
             .rack
             .reo_wnd(srtt, self.in_recovery || self.in_loss, dupthresh);
@@ -191,7 +191,7 @@ impl Tcb {
         // RFC 5681's FlightSize (sent and not cumulatively acknowledged) is also PRR's
         // RecoverFS.
         let flight = seq_dist(self.snd_max, self.snd_una);
-        self.cc.on_congestion(env.now, flight, self.mss);
+        self.cc.on_congestion(env.now, flight, self.mss());
         *self.sb.prr_mut() = Prr {
             delivered: 0,
             out: 0,
@@ -211,7 +211,7 @@ impl Tcb {
     fn end_recovery(&mut self, env: &mut Env<'_>) {
         if self.in_recovery {
             let ssthresh = self.cc.ssthresh();
-            self.cc.set_cwnd(ssthresh.max(self.mss));
+            self.cc.set_cwnd(ssthresh.max(self.mss()));
             // Linux's `tcp_try_undo_recovery`: spurious if timestamps say so, or if D-SACKs
             // already accounted for every retransmission.
             let spurious = self.undo_ok || (self.undo_marker.is_some() && self.undo_retrans == 0);
@@ -233,7 +233,7 @@ impl Tcb {
         let prr = self.sb.prr();
         let pipe = self.sb.pipe();
         let ssthresh = self.cc.ssthresh();
-        let mss = self.mss;
+        let mss = self.mss();
         let sndcnt = if pipe > ssthresh {
             // Proportional: send in the ratio ssthresh / RecoverFS to what was delivered.
             let due =
@@ -294,7 +294,7 @@ impl Tcb {
         let Some(srtt) = self.rtt.srtt() else {
             return;
         };
-        let slack = if seq_dist(self.snd_max, self.snd_una) <= self.mss {
+        let slack = if seq_dist(self.snd_max, self.snd_una) <= self.mss() {
             TLP_DELAYED_ACK
         } else {
             TLP_SLACK
@@ -339,8 +339,8 @@ impl Tcb {
             // probe repaired it. Reduce once, as for any loss.
             self.tlp_high_seq = None;
             let flight = seq_dist(self.snd_max, self.snd_una);
-            let ssthresh = self.cc.on_congestion(env.now, flight, self.mss);
-            self.cc.set_cwnd(ssthresh.max(self.mss));
+            let ssthresh = self.cc.on_congestion(env.now, flight, self.mss());
+            self.cc.set_cwnd(ssthresh.max(self.mss()));
             env.count(Counter::TcpExtTCPLossProbeRecovery);
         } else if !advanced && d.sacked == 0 {
             // A pure duplicate ACK: the original and the probe both arrived.

@@ -42,7 +42,7 @@ pub(crate) const HEADERS: usize = 40;
 pub(crate) const DELACK_MIN: Duration = Duration::from_millis(40);
 /// Segments acknowledged at once after the handshake and after out-of-order data (Linux's
 /// quick-ACK mode, `TCP_MAX_QUICKACKS`).
-pub(crate) const QUICKACKS: u32 = 16;
+pub(crate) const QUICKACKS: u8 = 16;
 
 /// `Tcb::timer_tick` when the connection is not filed in the timer wheel (no tick reaches it:
 /// ticks are milliseconds, at most `u64::MAX / 1000`).
@@ -130,16 +130,17 @@ pub(crate) struct Tcb {
     pub iface: IfaceId,
     pub next_hop: Ipv4Addr,
     /// The largest IP packet the route carries.
-    pub path_mtu: usize,
+    pub path_mtu: u16,
 
     // Send sequence space.
     pub iss: SeqNumber,
     pub snd_una: SeqNumber,
     pub snd_nxt: SeqNumber,
     pub snd_max: SeqNumber,
-    /// The peer's window, scaled.
-    pub snd_wnd: usize,
-    pub max_snd_wnd: usize,
+    /// The peer's window, scaled (at most 65,535 << 14), and the largest it has been (read
+    /// them with [`Tcb::snd_wnd`] and [`Tcb::max_snd_wnd`]).
+    pub snd_wnd: u32,
+    pub max_snd_wnd: u32,
     pub snd_wl1: SeqNumber,
     pub snd_wl2: SeqNumber,
     pub send: Ring,
@@ -166,12 +167,14 @@ pub(crate) struct Tcb {
 
     // Options.
     pub opts: Negotiated,
-    /// The most payload per segment we send (the peer's MSS, clamped to the path).
-    pub mss: usize,
+    /// The most payload per segment we send (the peer's MSS, clamped to the path; read it
+    /// with [`Tcb::mss`]).
+    pub mss: u16,
     /// The MSS we announce.
     pub adv_mss: u16,
-    /// The largest segment received so far (Linux's `rcv_mss`), for delayed ACKs.
-    pub rcv_mss: usize,
+    /// The largest segment received so far (Linux's `rcv_mss`), for delayed ACKs (read it
+    /// with [`Tcb::rcv_mss`]).
+    pub rcv_mss: u16,
     /// The peer's last timestamp worth echoing (RFC 7323 `TS.Recent`).
     pub ts_recent: u32,
     /// When `ts_recent` was last set (PAWS forgets a `TS.Recent` idle for 24 days).
@@ -181,8 +184,11 @@ pub(crate) struct Tcb {
 
     // Round trips and congestion.
     pub rtt: RttEstimator,
-    /// The segment being timed (end sequence, send time), per Karn's algorithm.
-    pub rtt_probe: Option<(SeqNumber, Instant)>,
+    /// The segment being timed, per Karn's algorithm: when it was sent (none if no segment
+    /// is timed) and where it ends (two fields, 12 bytes, where an `Option` of the pair takes
+    /// 16).
+    pub rtt_probe_sent: Option<Instant>,
+    pub rtt_probe_end: SeqNumber,
     /// The congestion window, threshold and algorithm.
     pub cc: Congestion,
     pub dup_acks: u32,
@@ -265,7 +271,7 @@ pub(crate) struct Tcb {
     pub ack_now: bool,
     /// Segments received since the last ACK we sent.
     pub unacked_segs: u32,
-    pub quickacks: u32,
+    pub quickacks: u8,
     /// Send a probe (`snd_una - 1`, no data) to elicit an ACK.
     pub probe_now: bool,
     /// Send a RST (the connection was aborted).
@@ -344,14 +350,15 @@ impl Tcb {
             fin_at: None,
             fin_received: false,
             opts: Negotiated::default(),
-            mss: DEFAULT_MSS,
+            mss: DEFAULT_MSS as u16,
             adv_mss: DEFAULT_MSS as u16,
-            rcv_mss: DEFAULT_MSS,
+            rcv_mss: DEFAULT_MSS as u16,
             ts_recent: 0,
             ts_recent_stamp: now,
             ts_offset: 0,
             rtt: RttEstimator::new(rto_min, rto_max),
-            rtt_probe: None,
+            rtt_probe_sent: None,
+            rtt_probe_end: SeqNumber(0),
             cc: Congestion::new(
                 config.tcp_congestion_control,
                 config.tcp_init_cwnd,
@@ -443,25 +450,46 @@ impl Tcb {
         self.next_hop = next_hop;
         // An IPv4 packet is at most 65,535 bytes, whatever the device's MTU (Linux's
         // `IP_MAX_MTU`: its loopback has MTU 65,536 too).
-        let mtu = mtu.min(usize::from(u16::MAX));
+        let mtu = u16::try_from(mtu).unwrap_or(u16::MAX);
         self.path_mtu = mtu;
-        self.adv_mss = u16::try_from(mtu.saturating_sub(HEADERS).max(MIN_MSS)).unwrap_or(u16::MAX);
+        self.adv_mss = mtu.saturating_sub(HEADERS as u16).max(MIN_MSS as u16);
     }
 
     /// Applies the peer's MSS option (or its absence): the segment size is the smaller of what
     /// the peer accepts and what our path carries. Timestamps, when in use, take 12 bytes of it.
     pub fn set_peer_mss(&mut self, peer: Option<u16>, init_cwnd: u32) {
-        let peer = peer.map_or(DEFAULT_MSS, usize::from).max(64);
-        let path = self.path_mtu.saturating_sub(HEADERS).max(64);
+        let peer = peer.unwrap_or(DEFAULT_MSS as u16).max(64);
+        let path = self.path_mtu.saturating_sub(HEADERS as u16).max(64);
         let mut mss = peer.min(path);
         if self.opts.timestamps {
             mss -= 12;
         }
         self.mss = mss;
-        self.rcv_mss = mss.min(DEFAULT_MSS);
+        self.rcv_mss = mss.min(DEFAULT_MSS as u16);
+        let mss = usize::from(mss);
         // A new segment size restarts the window (the algorithm chosen so far stays).
         let hystart = self.cc.hystart_running();
         self.cc = Congestion::new(self.cc.algorithm(), init_cwnd, mss).with_hystart(hystart);
+    }
+
+    /// The most payload per segment we send.
+    pub fn mss(&self) -> usize {
+        usize::from(self.mss)
+    }
+
+    /// The largest segment received so far (Linux's `rcv_mss`).
+    pub fn rcv_mss(&self) -> usize {
+        usize::from(self.rcv_mss)
+    }
+
+    /// The peer's window, scaled.
+    pub fn snd_wnd(&self) -> usize {
+        self.snd_wnd as usize
+    }
+
+    /// The largest window the peer has offered, scaled.
+    pub fn max_snd_wnd(&self) -> usize {
+        self.max_snd_wnd as usize
     }
 
     /// Bytes sent and not yet acknowledged (sequence space, SYN and FIN included).
@@ -508,7 +536,7 @@ impl Tcb {
     pub fn window_to_advertise(&self) -> usize {
         let free = self.recv.free();
         let offered = self.rcv_wnd();
-        let step = (self.recv.limit() / 2).min(self.rcv_mss.max(1));
+        let step = (self.recv.limit() / 2).min(self.rcv_mss().max(1));
         let max_field = usize::from(u16::MAX) << self.opts.rcv_shift;
         let want = if free >= offered + step {
             free

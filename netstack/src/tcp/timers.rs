@@ -105,7 +105,7 @@ impl Tcb {
                 }
                 self.retries += 1;
                 self.rtt.back_off();
-                self.rtt_probe = None;
+                self.rtt_probe_sent = None;
                 self.snd_nxt = self.iss;
                 env.count(Counter::TcpExtTCPTimeouts);
             }
@@ -126,14 +126,14 @@ impl Tcb {
                 // not when fast recovery already set it (Linux's `tcp_enter_loss`; the window
                 // it would be computed from is inflated).
                 let first = self.retries == 1 && !self.in_recovery;
-                self.cc.on_rto(env.now, flight, self.mss, first);
+                self.cc.on_rto(env.now, flight, self.mss(), first);
                 // The first ACK after the timeout decides whether it was spurious (Eifel).
                 self.undo_stamp = None;
                 self.undo_ok = self.opts.timestamps;
                 self.rto_undo_pending = self.opts.timestamps;
                 self.dup_acks = 0;
                 self.rtt.back_off();
-                self.rtt_probe = None;
+                self.rtt_probe_sent = None;
                 self.rtx_head = false;
                 if self.sack_in_use() {
                     // Everything not SACKed is lost and resent from the scoreboard.
@@ -149,7 +149,7 @@ impl Tcb {
     }
 
     fn on_persist(&mut self, env: &mut Env<'_>) {
-        if self.snd_wnd > 0 || !self.state.is_synchronized() {
+        if self.snd_wnd() > 0 || !self.state.is_synchronized() {
             return;
         }
         // `probes` counts unanswered probes (any ACK resets it): a peer that keeps answering
@@ -213,13 +213,13 @@ impl Tcb {
         // Nothing in flight (after a timeout `snd_nxt` may have been rewound below `snd_max`)
         // and no retransmission timer to draw an ACK: only a probe will learn the window.
         let stalled = sending
-            && self.snd_wnd == 0
+            && self.snd_wnd() == 0
             && self.unsent() > 0
             && self.snd_nxt == self.snd_una
             && self.timers.rto.is_none();
         if !stalled {
             self.timers.persist = None;
-            if self.snd_wnd > 0 {
+            if self.snd_wnd() > 0 {
                 self.persist_backoff = 0;
             }
         } else if self.timers.persist.is_none() {
