@@ -126,6 +126,10 @@ impl Rack {
         let Some((rack_xmit, rack_end)) = self.newest else {
             return found;
         };
+        if sb.is_empty() {
+            // Nothing outstanding (the common case after an ACK of everything): no walk.
+            return found;
+        }
         let mut k = 0;
         while let Some(s) = sb.get(k).copied() {
             k += 1;

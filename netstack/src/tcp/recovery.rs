@@ -109,7 +109,7 @@ impl Tcb {
         if acked > 0 && self.sb.head_sacked() {
             // The peer acknowledged up to a segment it had SACKed, but not that segment: it
             // may have dropped what it SACKed. Retransmit soon rather than wait a full RTO.
-            let srtt = self.rtt.srtt().unwrap_or(self.rtt.rto());
+            let srtt = self.rtt.srtt().unwrap_or_else(|| self.rtt.rto());
             self.timers.rto = Some(now + (srtt / 2).max(RENEGING_MIN));
         }
         self.arm_tlp(now, env.config);
@@ -162,7 +162,7 @@ impl Tcb {
 
     /// RACK detection now; arms the reordering timer for what is not overdue yet.
     pub(crate) fn rack_mark_lost(&mut self, now: Instant) -> usize {
-        let srtt = self.rtt.srtt().unwrap_or(self.rtt.rto());
+        let srtt = self.rtt.srtt().unwrap_or_else(|| self.rtt.rto());
         let dupthresh = self.sb.sacked_bytes() >= 3 * self.mss();
         let reo = self
             .rack

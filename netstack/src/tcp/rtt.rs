@@ -21,8 +21,7 @@ pub const INITIAL_RTO: Duration = Duration::from_secs(1);
 /// RTT statistics and the retransmission timeout of one connection.
 ///
 /// Kept in nanoseconds as `u64`s (the optional ones as [`OptDuration`]), half the size of
-/// `Duration`s, and the bounds in the units of their settings (microseconds for the minimum,
-/// milliseconds for the maximum) as `u32`s: every connection carries one.
+/// `Duration`s, and the bounds in microseconds as `u32`s: every connection carries one.
 #[derive(Debug, Clone)]
 pub struct RttEstimator {
     srtt: OptDuration,
@@ -31,22 +30,23 @@ pub struct RttEstimator {
     min_rtt: OptDuration,
     /// `tcp_rto_min_us`.
     rto_min_us: u32,
-    /// `tcp_rto_max_ms` (the bound is never below the minimum, whatever this says).
-    rto_max_ms: u32,
+    /// `tcp_rto_max_ms` in microseconds, at least `rto_min_us`.
+    rto_max_us: u32,
     backoff: u8,
 }
 
 impl RttEstimator {
-    /// An estimator with the given RTO bounds (the minimum counted in whole microseconds, the
-    /// maximum in whole milliseconds, as `tcp_rto_min_us` and `tcp_rto_max_ms` give them; at
-    /// most `u32::MAX` of those).
+    /// An estimator with the given RTO bounds, counted in whole microseconds up to
+    /// `u32::MAX` of them (71 minutes: Linux allows `tcp_rto_max_ms` up to 2 minutes). A
+    /// maximum below the minimum is the minimum.
     pub fn new(rto_min: Duration, rto_max: Duration) -> RttEstimator {
+        let micros = |d: Duration| u32::try_from(d.as_micros()).unwrap_or(u32::MAX);
         RttEstimator {
             srtt: OptDuration::NONE,
             rttvar: 0,
             min_rtt: OptDuration::NONE,
-            rto_min_us: u32::try_from(rto_min.as_micros()).unwrap_or(u32::MAX),
-            rto_max_ms: u32::try_from(rto_max.as_millis()).unwrap_or(u32::MAX),
+            rto_min_us: micros(rto_min),
+            rto_max_us: micros(rto_max.max(rto_min)),
             backoff: 0,
         }
     }
@@ -56,9 +56,9 @@ impl RttEstimator {
         u64::from(self.rto_min_us) * 1_000
     }
 
-    /// The upper bound of the RTO, in nanoseconds (never below the lower one).
+    /// The upper bound of the RTO, in nanoseconds.
     fn rto_max_nanos(&self) -> u64 {
-        (u64::from(self.rto_max_ms) * 1_000_000).max(self.rto_min_nanos())
+        u64::from(self.rto_max_us) * 1_000
     }
 
     /// Feeds one RTT measurement and clears the backoff.
@@ -195,7 +195,7 @@ mod tests {
         e.back_off();
         assert_eq!(e.rto(), Duration::from_micros(2_500_500));
         let huge = RttEstimator::new(ms(200), Duration::from_secs(u64::MAX));
-        assert_eq!(huge.rto_max(), ms(u64::from(u32::MAX)));
+        assert_eq!(huge.rto_max(), Duration::from_micros(u64::from(u32::MAX)));
     }
 
     #[test]
