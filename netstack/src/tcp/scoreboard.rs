@@ -12,9 +12,10 @@
 //! Records are split at SACK block edges and at retransmission boundaries; a cumulative ACK
 //! inside a record trims it. Everything is in sequence order and contiguous from `snd_una`.
 //!
-//! The records and their counts live in a box made by the first send and given back once
-//! everything is acknowledged and the connection's idle timer fires (`timers.rs`): an idle
-//! connection carries one pointer here. Proportional rate reduction's counters (`recovery.rs`)
+//! The records live in a box made by the first send and given back once everything is
+//! acknowledged and the connection's idle timer fires (`timers.rs`): an idle connection carries
+//! one pointer here, and the byte counts (32 bits each), which stay inline because every ACK
+//! and every segment sent reads them. Proportional rate reduction's counters (`recovery.rs`)
 //! share the box, since a recovery only runs while segments are outstanding.
 //!
 //! SACK blocks are checked by the caller against the sequence space already; a block reaching
@@ -97,22 +98,30 @@ pub(crate) struct Prr {
 
 /// The scoreboard of one connection: its records live in a box that exists only while
 /// something is outstanding (and until the connection's idle timer gives it back), so an
-/// idle connection carries one pointer instead of the records' queue and counters.
+/// idle connection carries one pointer and the (zero) byte counts, which stay inline because
+/// every ACK and every segment sent reads them.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Scoreboard {
+    counts: Counts,
     flight: Option<Box<Flight>>,
 }
 
-/// The records of what is outstanding, with their byte counts.
+/// Bytes the records cover, by what is known of them (32 bits: the records span less than
+/// 2^31 sequence numbers).
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    total: u32,
+    sacked: u32,
+    lost: u32,
+    retrans: u32,
+    /// Bytes both lost and retransmitted since (so `lost - lost_retrans` are still to resend).
+    lost_retrans: u32,
+}
+
+/// The records of what is outstanding.
 #[derive(Debug, Clone, Default)]
 struct Flight {
     segs: VecDeque<Sent>,
-    total: usize,
-    sacked: usize,
-    lost: usize,
-    retrans: usize,
-    /// Bytes both lost and retransmitted since (so `lost - lost_retrans` are still to resend).
-    lost_retrans: usize,
     /// One past the highest sequence number SACKed. Forgotten with the records once
     /// everything is acknowledged: whatever is sent later ends above it, so it can no longer
     /// show reordering.
@@ -129,7 +138,7 @@ impl Scoreboard {
 
     /// Forgets everything (the connection ended).
     pub fn clear(&mut self) {
-        self.flight = None;
+        *self = Scoreboard::default();
     }
 
     /// Gives the records' memory back if nothing is outstanding (the caller makes sure no
@@ -170,24 +179,23 @@ impl Scoreboard {
     /// Bytes outstanding.
     #[cfg(test)]
     pub fn outstanding(&self) -> usize {
-        self.flight.as_ref().map_or(0, |f| f.total)
+        self.counts.total as usize
     }
 
     /// Bytes SACKed.
     pub fn sacked_bytes(&self) -> usize {
-        self.flight.as_ref().map_or(0, |f| f.sacked)
+        self.counts.sacked as usize
     }
 
     /// Bytes marked lost (retransmitted or not).
     pub fn lost_bytes(&self) -> usize {
-        self.flight.as_ref().map_or(0, |f| f.lost)
+        self.counts.lost as usize
     }
 
     /// Bytes in flight: outstanding, less SACKed and lost, plus retransmitted.
     pub fn pipe(&self) -> usize {
-        self.flight.as_ref().map_or(0, |f| {
-            (f.total + f.retrans).saturating_sub(f.sacked + f.lost)
-        })
+        let c = &self.counts;
+        (c.total as usize + c.retrans as usize).saturating_sub(c.sacked as usize + c.lost as usize)
     }
 
     /// One past the highest sequence number SACKed, if any.
@@ -212,9 +220,7 @@ impl Scoreboard {
 
     /// Whether a segment marked lost waits for its retransmission.
     pub fn has_lost_unsent(&self) -> bool {
-        self.flight
-            .as_ref()
-            .is_some_and(|f| f.lost > f.lost_retrans)
+        self.counts.lost > self.counts.lost_retrans
     }
 
     /// What recovery sends next: the first segment marked lost and not retransmitted since,
@@ -245,14 +251,15 @@ impl Scoreboard {
     /// already recorded is a retransmission.
     pub fn on_sent(&mut self, start: SeqNumber, len: usize, now: Instant) {
         if len > 0 {
-            self.flight_mut().on_sent(start, len, now);
+            let flight = self.flight.get_or_insert_with(Box::default);
+            flight.on_sent(&mut self.counts, start, len, now);
         }
     }
 
     /// The cumulative ACK moved to `una`.
     pub fn on_ack(&mut self, una: SeqNumber, d: &mut Delivery) {
         if let Some(f) = self.flight.as_deref_mut() {
-            f.on_ack(una, d);
+            f.on_ack(&mut self.counts, una, d);
         }
     }
 
@@ -260,7 +267,7 @@ impl Scoreboard {
     /// [`Scoreboard::on_ack`]).
     pub fn on_sack(&mut self, una: SeqNumber, blocks: &[(SeqNumber, SeqNumber)], d: &mut Delivery) {
         if let Some(f) = self.flight.as_deref_mut() {
-            f.on_sack(una, blocks, d);
+            f.on_sack(&mut self.counts, una, blocks, d);
         }
     }
 
@@ -268,7 +275,7 @@ impl Scoreboard {
     /// loses its retransmitted mark, so it is sent again.
     pub fn mark_lost(&mut self, k: usize) {
         if let Some(f) = self.flight.as_deref_mut() {
-            f.mark_lost(k);
+            f.mark_lost(&mut self.counts, k);
         }
     }
 
@@ -276,7 +283,7 @@ impl Scoreboard {
     /// (Linux's `tcp_undo_cwnd_reduction` with `unmark_loss`).
     pub fn unmark_lost(&mut self) {
         if let Some(f) = self.flight.as_deref_mut() {
-            f.unmark_lost();
+            f.unmark_lost(&mut self.counts);
         }
     }
 
@@ -284,7 +291,7 @@ impl Scoreboard {
     /// with `forget_sacks` (suspected reneging) the SACKed ones too.
     pub fn mark_all_lost(&mut self, forget_sacks: bool) {
         if let Some(f) = self.flight.as_deref_mut() {
-            f.mark_all_lost(forget_sacks);
+            f.mark_all_lost(&mut self.counts, forget_sacks);
         }
     }
 
@@ -296,7 +303,7 @@ impl Scoreboard {
 
 impl Flight {
     /// See [`Scoreboard::on_sent`].
-    fn on_sent(&mut self, start: SeqNumber, len: usize, now: Instant) {
+    fn on_sent(&mut self, c: &mut Counts, start: SeqNumber, len: usize, now: Instant) {
         if len == 0 {
             return;
         }
@@ -314,9 +321,9 @@ impl Flight {
                     s.ever_retrans = true;
                     if !s.retrans && !s.sacked {
                         s.retrans = true;
-                        self.retrans += s.len as usize;
+                        c.retrans += s.len;
                         if s.lost {
-                            self.lost_retrans += s.len as usize;
+                            c.lost_retrans += s.len;
                         }
                     }
                 }
@@ -334,19 +341,19 @@ impl Flight {
                 retrans: false,
                 ever_retrans: false,
             });
-            self.total += n as usize;
+            c.total += n;
         }
     }
 
     /// See [`Scoreboard::on_ack`].
-    fn on_ack(&mut self, una: SeqNumber, d: &mut Delivery) {
+    fn on_ack(&mut self, c: &mut Counts, una: SeqNumber, d: &mut Delivery) {
         while let Some(front) = self.segs.front().copied() {
             if front.start.ge(una) {
                 break;
             }
             if front.end().le(una) {
                 self.segs.pop_front();
-                self.forget(&front, front.len as usize, d);
+                Flight::forget(c, &front, front.len, d);
                 if !front.sacked {
                     d.deliver(&front);
                     self.note_order(&front, d);
@@ -358,7 +365,7 @@ impl Flight {
                 s.start = una;
                 s.len -= cut;
                 let trimmed = Sent { len: cut, ..front };
-                self.forget(&trimmed, cut as usize, d);
+                Flight::forget(c, &trimmed, cut, d);
                 if !front.sacked {
                     d.deliver(&front);
                     self.note_order(&trimmed, d);
@@ -375,26 +382,32 @@ impl Flight {
         }
     }
 
-    fn forget(&mut self, seg: &Sent, n: usize, d: &mut Delivery) {
-        self.total -= n;
-        d.acked += n;
+    fn forget(c: &mut Counts, seg: &Sent, n: u32, d: &mut Delivery) {
+        c.total -= n;
+        d.acked += n as usize;
         if seg.sacked {
-            self.sacked -= n;
-            d.acked_sacked += n;
+            c.sacked -= n;
+            d.acked_sacked += n as usize;
         }
         if seg.lost {
-            self.lost -= n;
+            c.lost -= n;
         }
         if seg.retrans {
-            self.retrans -= n;
+            c.retrans -= n;
         }
         if seg.lost && seg.retrans {
-            self.lost_retrans -= n;
+            c.lost_retrans -= n;
         }
     }
 
     /// See [`Scoreboard::on_sack`].
-    fn on_sack(&mut self, una: SeqNumber, blocks: &[(SeqNumber, SeqNumber)], d: &mut Delivery) {
+    fn on_sack(
+        &mut self,
+        c: &mut Counts,
+        una: SeqNumber,
+        blocks: &[(SeqNumber, SeqNumber)],
+        d: &mut Delivery,
+    ) {
         let Some(&(first_start, first_end)) = blocks.first() else {
             return;
         };
@@ -417,22 +430,22 @@ impl Flight {
                 if s.sacked {
                     continue;
                 }
-                let n = s.len as usize;
+                let n = s.len;
                 self.note_order(&s, d);
                 let seg = &mut self.segs[k];
                 seg.sacked = true;
-                self.sacked += n;
-                d.sacked += n;
+                c.sacked += n;
+                d.sacked += n as usize;
                 if seg.lost && seg.retrans {
-                    self.lost_retrans -= n;
+                    c.lost_retrans -= n;
                 }
                 if seg.lost {
                     seg.lost = false;
-                    self.lost -= n;
+                    c.lost -= n;
                 }
                 if seg.retrans {
                     seg.retrans = false;
-                    self.retrans -= n;
+                    c.retrans -= n;
                 }
                 d.deliver(&s);
                 let end = s.end();
@@ -442,45 +455,45 @@ impl Flight {
     }
 
     /// See [`Scoreboard::mark_lost`].
-    fn mark_lost(&mut self, k: usize) {
+    fn mark_lost(&mut self, c: &mut Counts, k: usize) {
         let s = &mut self.segs[k];
         if s.sacked {
             return;
         }
-        let n = s.len as usize;
+        let n = s.len;
         if s.lost && s.retrans {
-            self.lost_retrans -= n;
+            c.lost_retrans -= n;
         }
         if !s.lost {
             s.lost = true;
-            self.lost += n;
+            c.lost += n;
         }
         if s.retrans {
             s.retrans = false;
-            self.retrans -= n;
+            c.retrans -= n;
         }
     }
 
     /// See [`Scoreboard::unmark_lost`].
-    fn unmark_lost(&mut self) {
+    fn unmark_lost(&mut self, c: &mut Counts) {
         for s in &mut self.segs {
             s.lost = false;
         }
-        self.lost = 0;
-        self.lost_retrans = 0;
+        c.lost = 0;
+        c.lost_retrans = 0;
     }
 
     /// See [`Scoreboard::mark_all_lost`].
-    fn mark_all_lost(&mut self, forget_sacks: bool) {
+    fn mark_all_lost(&mut self, c: &mut Counts, forget_sacks: bool) {
         if forget_sacks {
             for s in &mut self.segs {
                 s.sacked = false;
             }
-            self.sacked = 0;
+            c.sacked = 0;
             self.highest_sacked = None;
         }
         for k in 0..self.segs.len() {
-            self.mark_lost(k);
+            self.mark_lost(c, k);
         }
     }
 
@@ -553,10 +566,10 @@ mod tests {
             .filter(|s| s.retrans)
             .map(|s| s.len as usize)
             .sum();
-        let f = sb.flight.as_deref().expect("records");
+        let c = sb.counts;
         assert_eq!(
-            (f.total, f.sacked, f.lost, f.retrans),
-            (total, sacked, lost, retrans)
+            (c.total, c.sacked, c.lost, c.retrans),
+            (total as u32, sacked as u32, lost as u32, retrans as u32)
         );
         let mut prev: Option<SeqNumber> = None;
         for s in sb.iter() {
