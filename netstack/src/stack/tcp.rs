@@ -105,7 +105,7 @@ impl Stack {
         };
         let request = tcb
             .parent
-            .filter(|_| tcb.state == State::SynReceived && !tcb.active);
+            .filter(|_| tcb.state == State::SynReceived && !tcb.active());
         let verdict = tcb.on_segment(&mut env, seg, payload);
         if verdict == Verdict::Reopen {
             tcb.close_with(&mut env, None);

@@ -89,7 +89,7 @@ impl Stack {
     pub fn tcp_bind(&mut self, h: SocketHandle, local: SocketAddrV4) -> io::Result<()> {
         let (state, bound, reuse) = {
             let tcb = self.tcp.conn(h)?;
-            (tcb.state, tcb.local.port() != 0, tcb.reuseaddr)
+            (tcb.state, tcb.local.port() != 0, tcb.reuseaddr())
         };
         if state != State::Closed || bound {
             return Err(io::Error::new(
@@ -157,7 +157,7 @@ impl Stack {
     pub fn tcp_listener(&mut self, local: SocketAddrV4, backlog: u32) -> io::Result<SocketHandle> {
         let h = self.tcp_socket();
         let result = (|| {
-            self.tcp.conn(h)?.reuseaddr = true;
+            self.tcp.conn(h)?.set_reuseaddr(true);
             self.tcp_bind(h, local)?;
             self.tcp_listen(h, backlog)
         })();
@@ -232,7 +232,7 @@ impl Stack {
         tcb.remote = remote;
         tcb.set_path(hop.iface, hop.next_hop, mtu);
         tcb.start(iss, ts_offset);
-        tcb.active = true;
+        tcb.set_active(true);
         tcb.last_recv = now;
         tcb.last_progress = now;
         tcb.set_state(&mut env, State::SynSent);
@@ -295,7 +295,7 @@ impl Stack {
             .conn_at(child)
             .expect("accept queue holds live connections");
         tcb.parent = None;
-        tcb.in_accept_queue = false;
+        tcb.set_in_accept_queue(false);
         let remote = tcb.remote;
         Poll::Ready(Ok((self.tcp.handle(child), remote)))
     }
@@ -335,7 +335,7 @@ impl Stack {
         if let Some(e) = tcb.error.take() {
             return Poll::Ready(Err(e.into()));
         }
-        if tcb.fin_queued {
+        if tcb.fin_queued() {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
         }
         match tcb.state {
@@ -355,7 +355,7 @@ impl Stack {
         let n = tcb.send.push(buf);
         if n == 0 {
             // Full: from now on the writer is told of room only at the low-water mark.
-            tcb.write_blocked = true;
+            tcb.set_write_blocked(true);
             tcb.write_waker = Some(cx.waker().clone());
             return Poll::Pending;
         }
@@ -369,7 +369,7 @@ impl Stack {
         let (mut env, table) = self.tcp_env(Instant::ZERO);
         let tcb = table.conn(h)?;
         if matches!(how, Shutdown::Read | Shutdown::Both) {
-            tcb.read_shutdown = true;
+            tcb.set_read_shutdown(true);
             tcb.wake_reader();
         }
         if matches!(how, Shutdown::Write | Shutdown::Both) {
@@ -379,8 +379,8 @@ impl Stack {
                 State::CloseWait => tcb.set_state(&mut env, State::LastAck),
                 _ => {}
             }
-            if !tcb.fin_queued {
-                tcb.fin_queued = true;
+            if !tcb.fin_queued() {
+                tcb.set_fin_queued(true);
                 table.touch(h.index);
             }
         }
@@ -403,11 +403,11 @@ impl Stack {
         match self.tcp.get(h) {
             None => {}
             Some(Socket::Listener(_)) => self.close_listener(now, h),
-            Some(Socket::Conn(tcb)) if tcb.orphan => {}
+            Some(Socket::Conn(tcb)) if tcb.orphan() => {}
             Some(Socket::Conn(_)) => {
                 let (mut env, table) = self.tcp_env(now);
                 let Ok(tcb) = table.conn(h) else { return };
-                tcb.orphan = true;
+                tcb.set_orphan(true);
                 tcb.read_waker = None;
                 tcb.write_waker = None;
                 match tcb.state {
@@ -417,7 +417,7 @@ impl Stack {
                     State::TimeWait => {}
                     _ if !tcb.recv.is_empty() || !tcb.assembler.is_empty() => {
                         env.count(Counter::TcpExtTCPAbortOnClose);
-                        tcb.rst_now = true;
+                        tcb.set_rst_now(true);
                         tcb.close_with(&mut env, None);
                     }
                     state => {
@@ -429,7 +429,7 @@ impl Stack {
                             State::FinWait2 => tcb.arm_fin_wait2(&mut env),
                             _ => {}
                         }
-                        tcb.fin_queued = true;
+                        tcb.set_fin_queued(true);
                     }
                 }
                 table.settle(h.index, &mut env);
@@ -446,9 +446,9 @@ impl Stack {
         for child in children {
             if let Some(tcb) = table.conn_at(child) {
                 tcb.parent = None;
-                tcb.in_accept_queue = false;
-                tcb.orphan = true;
-                tcb.rst_now = tcb.state != State::Closed;
+                tcb.set_in_accept_queue(false);
+                tcb.set_orphan(true);
+                tcb.set_rst_now(tcb.state != State::Closed);
                 tcb.close_with(&mut env, None);
                 table.settle(child, &mut env);
             }
@@ -474,7 +474,7 @@ impl Stack {
             self.tcp_close(now, h);
             return Poll::Ready(error.map_or(Ok(()), |e| Err(e.into())));
         }
-        if !tcb.fin_queued {
+        if !tcb.fin_queued() {
             self.tcp_shutdown(h, Shutdown::Write)?;
         }
         let tcb = self.tcp.conn(h)?;
@@ -491,10 +491,10 @@ impl Stack {
         }
         let (mut env, table) = self.tcp_env(now);
         let Ok(tcb) = table.conn(h) else { return };
-        tcb.orphan = true;
+        tcb.set_orphan(true);
         if tcb.state.is_synchronized() && tcb.state != State::TimeWait {
             env.count(Counter::TcpExtTCPAbortOnLinger);
-            tcb.rst_now = true;
+            tcb.set_rst_now(true);
         }
         tcb.close_with(&mut env, None);
         table.settle(h.index, &mut env);
@@ -504,7 +504,7 @@ impl Stack {
     pub fn tcp_state(&mut self, h: SocketHandle) -> io::Result<State> {
         match self.tcp.get(h) {
             Some(Socket::Listener(_)) => Ok(State::Listen),
-            Some(Socket::Conn(t)) if !t.orphan => Ok(t.state),
+            Some(Socket::Conn(t)) if !t.orphan() => Ok(t.state),
             _ => Err(stale()),
         }
     }
@@ -513,7 +513,7 @@ impl Stack {
     pub fn tcp_local_addr(&mut self, h: SocketHandle) -> io::Result<SocketAddrV4> {
         match self.tcp.get(h) {
             Some(Socket::Listener(l)) => Ok(l.local),
-            Some(Socket::Conn(t)) if !t.orphan => Ok(t.local),
+            Some(Socket::Conn(t)) if !t.orphan() => Ok(t.local),
             _ => Err(stale()),
         }
     }
@@ -531,8 +531,8 @@ impl Stack {
     pub fn tcp_set_nodelay(&mut self, h: SocketHandle, nodelay: bool) -> io::Result<()> {
         match self.tcp.get(h) {
             Some(Socket::Listener(l)) => l.inherited.nodelay = nodelay,
-            Some(Socket::Conn(t)) if !t.orphan => {
-                t.nodelay = nodelay;
+            Some(Socket::Conn(t)) if !t.orphan() => {
+                t.set_nodelay(nodelay);
                 self.tcp.touch(h.index);
             }
             _ => return Err(stale()),
@@ -544,7 +544,7 @@ impl Stack {
     pub fn tcp_nodelay(&mut self, h: SocketHandle) -> io::Result<bool> {
         match self.tcp.get(h) {
             Some(Socket::Listener(l)) => Ok(l.inherited.nodelay),
-            Some(Socket::Conn(t)) if !t.orphan => Ok(t.nodelay),
+            Some(Socket::Conn(t)) if !t.orphan() => Ok(t.nodelay()),
             _ => Err(stale()),
         }
     }
@@ -553,8 +553,8 @@ impl Stack {
     pub fn tcp_set_keepalive(&mut self, h: SocketHandle, keepalive: bool) -> io::Result<()> {
         match self.tcp.get(h) {
             Some(Socket::Listener(l)) => l.inherited.keepalive = keepalive,
-            Some(Socket::Conn(t)) if !t.orphan => {
-                t.keepalive = keepalive;
+            Some(Socket::Conn(t)) if !t.orphan() => {
+                t.set_keepalive(keepalive);
                 self.tcp.touch(h.index);
             }
             _ => return Err(stale()),
@@ -564,7 +564,7 @@ impl Stack {
 
     /// Sets SO_REUSEADDR (before bind).
     pub fn tcp_set_reuseaddr(&mut self, h: SocketHandle, reuse: bool) -> io::Result<()> {
-        self.tcp.conn(h)?.reuseaddr = reuse;
+        self.tcp.conn(h)?.set_reuseaddr(reuse);
         Ok(())
     }
 
@@ -576,9 +576,9 @@ impl Stack {
                 l.inherited.send_buffer = size;
                 l.inherited.snd_locked = true;
             }
-            Some(Socket::Conn(t)) if !t.orphan => {
+            Some(Socket::Conn(t)) if !t.orphan() => {
                 t.send.set_limit(size);
-                t.snd_locked = true;
+                t.set_snd_locked(true);
             }
             _ => return Err(stale()),
         }
@@ -594,9 +594,9 @@ impl Stack {
                 l.inherited.recv_buffer = size;
                 l.inherited.rcv_locked = true;
             }
-            Some(Socket::Conn(t)) if !t.orphan => {
+            Some(Socket::Conn(t)) if !t.orphan() => {
                 t.recv.set_limit(size);
-                t.rcv_locked = true;
+                t.set_rcv_locked(true);
             }
             _ => return Err(stale()),
         }
@@ -615,7 +615,7 @@ impl Stack {
         let which = CongestionControl::from_name(name).ok_or(io::ErrorKind::NotFound);
         match self.tcp.get(h) {
             Some(Socket::Listener(l)) => l.inherited.congestion = which?,
-            Some(Socket::Conn(t)) if !t.orphan => t.cc.set_algorithm(which?),
+            Some(Socket::Conn(t)) if !t.orphan() => t.cc.set_algorithm(which?),
             _ => return Err(stale()),
         }
         Ok(())
@@ -625,7 +625,7 @@ impl Stack {
     pub fn tcp_congestion_control(&mut self, h: SocketHandle) -> io::Result<&'static str> {
         match self.tcp.get(h) {
             Some(Socket::Listener(l)) => Ok(l.inherited.congestion.name()),
-            Some(Socket::Conn(t)) if !t.orphan => Ok(t.cc.name()),
+            Some(Socket::Conn(t)) if !t.orphan() => Ok(t.cc.name()),
             _ => Err(stale()),
         }
     }

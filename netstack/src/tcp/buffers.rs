@@ -71,7 +71,7 @@ impl Tcb {
     /// Grows the send buffer with the congestion window (Linux's `tcp_sndbuf_expand`), unless
     /// the application fixed its size or the window limits the sender.
     pub(crate) fn expand_sndbuf(&mut self, config: &StackConfig) {
-        if self.snd_locked || self.pipe() >= self.cc.cwnd() {
+        if self.snd_locked() || self.pipe() >= self.cc.cwnd() {
             return;
         }
         let segments = (self.cc.cwnd() / self.mss().max(1)).max(config.tcp_init_cwnd as usize);
@@ -122,6 +122,7 @@ impl Tcb {
     /// Linux's `tcp_rcv_space_adjust`: once per RTT, compare what the application read in it
     /// with the last RTT and grow the buffer if the flow is speeding up.
     fn rcv_space_adjust(&mut self, config: &StackConfig, now: Instant) {
+        let locked = self.rcv_locked();
         let t = &mut self.rcv_tuning;
         let Some(rtt) = t.rtt.get() else {
             return;
@@ -135,7 +136,7 @@ impl Tcb {
         if copied <= t.space {
             return;
         }
-        if config.tcp_moderate_rcvbuf && !self.rcv_locked {
+        if config.tcp_moderate_rcvbuf && !locked {
             let adv_mss = usize::from(self.adv_mss);
             let mut rcvwin = 2 * copied + 16 * adv_mss;
             let grow = rcvwin as u128 * (copied - t.space) as u128 / t.space as u128;

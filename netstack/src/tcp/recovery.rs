@@ -79,7 +79,7 @@ impl Tcb {
         if d.dsack {
             self.on_dsack(env, blocks.as_slice()[0]);
         }
-        if advanced && self.in_recovery {
+        if advanced && self.in_recovery() {
             // Eifel: every ACK of the recovery must echo a TSval older than its first
             // retransmission for the recovery to count as spurious.
             self.track_undo(&seg.options);
@@ -94,12 +94,12 @@ impl Tcb {
         self.tlp_on_ack(env, &d, advanced);
         self.rack_mark_lost(now);
         let delivered = (d.acked + d.sacked).saturating_sub(d.acked_sacked);
-        if (self.in_recovery || self.in_loss) && self.snd_una.ge(self.recover) {
+        if (self.in_recovery() || self.in_loss()) && self.snd_una.ge(self.recover) {
             self.end_recovery(env);
         }
-        if self.in_recovery {
+        if self.in_recovery() {
             self.prr(delivered);
-        } else if !self.in_loss && self.sb.lost_bytes() > 0 {
+        } else if !self.in_loss() && self.sb.lost_bytes() > 0 {
             self.start_recovery(env);
             self.prr(delivered);
         } else if acked > 0 {
@@ -146,13 +146,13 @@ impl Tcb {
             && end.gt(marker)
         {
             self.undo_retrans -= 1;
-            if self.undo_retrans == 0 && !self.in_loss {
+            if self.undo_retrans == 0 && !self.in_loss() {
                 self.undo_marker = None;
                 if self.cc.undo() {
                     env.count(Counter::TcpExtTCPDSACKUndo);
                     self.sb.unmark_lost();
-                    if self.in_recovery {
-                        self.in_recovery = false;
+                    if self.in_recovery() {
+                        self.set_in_recovery(false);
                         self.rack.on_recovery_end();
                     }
                 }
@@ -166,7 +166,7 @@ impl Tcb {
         let dupthresh = self.sb.sacked_bytes() >= 3 * self.mss();
         let reo = self
             .rack
-            .reo_wnd(srtt, self.in_recovery || self.in_loss, dupthresh);
+            .reo_wnd(srtt, self.in_recovery() || self.in_loss(), dupthresh);
         let found = self.rack.detect_loss(&mut self.sb, now, reo);
         self.timers.reorder = found.timer;
         found.lost
@@ -178,7 +178,7 @@ impl Tcb {
         if !self.sack_in_use() || self.sb.is_empty() {
             return;
         }
-        if self.rack_mark_lost(env.now) > 0 && !self.in_recovery && !self.in_loss {
+        if self.rack_mark_lost(env.now) > 0 && !self.in_recovery() && !self.in_loss() {
             self.start_recovery(env);
             self.prr(0);
         }
@@ -186,7 +186,7 @@ impl Tcb {
 
     /// Fast recovery begins (Linux's `tcp_enter_recovery` with `tcp_init_cwnd_reduction`).
     fn start_recovery(&mut self, env: &mut Env<'_>) {
-        self.in_recovery = true;
+        self.set_in_recovery(true);
         self.recover = self.snd_max;
         // RFC 5681's FlightSize (sent and not cumulatively acknowledged) is also PRR's
         // RecoverFS.
@@ -200,7 +200,7 @@ impl Tcb {
         self.undo_marker = Some(self.snd_una);
         self.undo_retrans = 0;
         self.undo_stamp = None;
-        self.undo_ok = self.opts.timestamps;
+        self.set_undo_ok(self.opts.timestamps);
         self.tlp_high_seq = None;
         self.timers.tlp = None;
         env.count(Counter::TcpExtTCPSackRecovery);
@@ -209,22 +209,22 @@ impl Tcb {
     /// `snd_una` passed the recovery point: the window settles at the threshold (PRR's end),
     /// unless timestamps show the recovery was spurious.
     fn end_recovery(&mut self, env: &mut Env<'_>) {
-        if self.in_recovery {
+        if self.in_recovery() {
             let ssthresh = self.cc.ssthresh();
             self.cc.set_cwnd(ssthresh.max(self.mss()));
             // Linux's `tcp_try_undo_recovery`: spurious if timestamps say so, or if D-SACKs
             // already accounted for every retransmission.
-            let spurious = self.undo_ok || (self.undo_marker.is_some() && self.undo_retrans == 0);
+            let spurious = self.undo_ok() || (self.undo_marker.is_some() && self.undo_retrans == 0);
             if spurious && self.cc.undo() {
                 env.count(Counter::TcpExtTCPFullUndo);
                 self.undo_marker = None;
             }
             self.rack.on_recovery_end();
         }
-        self.in_recovery = false;
-        self.in_loss = false;
+        self.set_in_recovery(false);
+        self.set_in_loss(false);
         self.undo_stamp = None;
-        self.undo_ok = false;
+        self.set_undo_ok(false);
     }
 
     /// RFC 6937 section 3.1: the window for this ACK, which delivered `delivered` bytes.
@@ -265,8 +265,8 @@ impl Tcb {
             env.count(Counter::TcpExtTCPSACKReneging);
         }
         self.sb.mark_all_lost(reneged);
-        self.in_recovery = false;
-        self.in_loss = true;
+        self.set_in_recovery(false);
+        self.set_in_loss(true);
         self.recover = self.snd_max;
         self.tlp_high_seq = None;
         self.timers.tlp = None;
@@ -284,8 +284,8 @@ impl Tcb {
         self.timers.tlp = None;
         if config.tcp_early_retrans < 3
             || !self.sack_in_use()
-            || self.in_recovery
-            || self.in_loss
+            || self.in_recovery()
+            || self.in_loss()
             || self.snd_max == self.snd_una
             || !self.state.is_synchronized()
         {
@@ -309,13 +309,13 @@ impl Tcb {
     pub(crate) fn on_tlp_timer(&mut self, env: &mut Env<'_>) {
         if self.tlp_high_seq.is_some()
             || !self.sack_in_use()
-            || self.in_recovery
-            || self.in_loss
+            || self.in_recovery()
+            || self.in_loss()
             || self.snd_max == self.snd_una
         {
             return;
         }
-        self.tlp_due = true;
+        self.set_tlp_due(true);
         env.count(Counter::TcpExtTCPLossProbes);
         // The probe replaces a timeout due now; it re-arms the timer when it leaves.
         self.timers.rto = Some(env.now + self.rtt.rto());
@@ -331,7 +331,7 @@ impl Tcb {
         if self.snd_una.lt(high) {
             return;
         }
-        if !self.tlp_retrans || d.dsack {
+        if !self.tlp_retrans() || d.dsack {
             // New data probed, or the peer got the probe twice: no loss.
             self.tlp_high_seq = None;
         } else if self.snd_una.gt(high) {

@@ -144,12 +144,6 @@ pub(crate) struct Tcb {
     pub snd_wl1: SeqNumber,
     pub snd_wl2: SeqNumber,
     pub send: Ring,
-    /// The user shut the sending side down: a FIN follows the last byte of `send`.
-    pub fin_queued: bool,
-    /// Our FIN has been acknowledged.
-    pub fin_acked: bool,
-    /// Retransmit the segment at `snd_una` next (fast retransmit, partial ACK).
-    pub rtx_head: bool,
 
     // Receive sequence space.
     pub irs: SeqNumber,
@@ -162,8 +156,6 @@ pub(crate) struct Tcb {
     pub assembler: Assembler,
     /// Where the peer's FIN is, once seen (it may arrive before data that precedes it).
     pub fin_at: Option<SeqNumber>,
-    /// The peer's FIN has been taken into the stream: reads end after the buffered bytes.
-    pub fin_received: bool,
 
     // Options.
     pub opts: Negotiated,
@@ -192,24 +184,12 @@ pub(crate) struct Tcb {
     /// The congestion window, threshold and algorithm.
     pub cc: Congestion,
     pub dup_acks: u32,
-    /// In fast recovery until `snd_una` reaches `recover` (RFC 6582).
-    pub in_recovery: bool,
     pub recover: SeqNumber,
     /// The TSval of the first retransmission of the current fast recovery: an ACK echoing an
     /// older one was caused by an original transmission (RFC 3522, Eifel detection).
     pub undo_stamp: Option<u32>,
-    /// Every ACK of this fast recovery so far was caused by original transmissions (with
-    /// timestamps): the recovery may prove spurious and be undone when it ends.
-    pub undo_ok: bool,
     /// When data was last sent (Linux's `lsndtime`): the idle time the restart window uses.
     pub last_data_sent: Instant,
-    /// After a retransmission timeout on a SACK connection: recovering every segment marked
-    /// lost until `snd_una` reaches `recover` (Linux's `TCP_CA_Loss`).
-    pub in_loss: bool,
-    /// The first ACK after a timeout decides whether it was spurious (Eifel, RFC 3522): the
-    /// timed-out data had arrived after all if that ACK echoes a TSval older than the
-    /// retransmission's (`undo_stamp`).
-    pub rto_undo_pending: bool,
     /// The SACK sender's scoreboard (only kept when SACK is in use), which also holds the
     /// recovery's proportional rate reduction counters (RFC 6937).
     pub sb: Scoreboard,
@@ -221,30 +201,16 @@ pub(crate) struct Tcb {
     /// Retransmissions of that recovery not yet shown spurious by a D-SACK (Linux's
     /// `undo_retrans`): when it reaches zero, the recovery is undone.
     pub undo_retrans: i32,
-    /// The end of the outstanding tail loss probe (`tlp_high_seq`), and whether the probe was a
-    /// retransmission.
+    /// The end of the outstanding tail loss probe (`tlp_high_seq`; the `tlp_retrans` flag says
+    /// whether the probe was a retransmission).
     pub tlp_high_seq: Option<SeqNumber>,
-    pub tlp_retrans: bool,
-    /// The tail loss probe timer fired: the output sends the probe.
-    pub tlp_due: bool,
     /// A duplicate segment arrived: the next ACK reports it in a D-SACK block (RFC 2883).
     pub dsack: Option<(SeqNumber, SeqNumber)>,
     /// Segments shorter than `rcv_mss` arrived since the last ACK (Linux's `ICSK_ACK_PUSHED`,
     /// and `ICSK_ACK_PUSHED2` for two or more): reading them all acknowledges at once.
     pub ack_pushed: u8,
-    /// Request/response traffic (Linux's pingpong mode): we sent data soon after data
-    /// arrived, so ACKs wait to ride on the reply.
-    pub pingpong: bool,
     /// When data last arrived in order.
     pub last_data_recv: Instant,
-    /// A write found the send buffer full; until a third of it is free again, write
-    /// readiness says "not yet" even if a few bytes would fit (the low-water mark Linux's
-    /// `EPOLLOUT` waits for, after a write returned `EAGAIN`).
-    pub write_blocked: bool,
-    /// The buffer sizes were set by the application (`SO_SNDBUF`/`SO_RCVBUF`, Linux's
-    /// `SOCK_SNDBUF_LOCK`/`SOCK_RCVBUF_LOCK`): autotuning leaves them alone.
-    pub snd_locked: bool,
-    pub rcv_locked: bool,
     /// Receive autotuning (`buffers.rs`): the measurement in progress (bytes the application
     /// has read in it).
     pub rcv_tuning: RcvTuning,
@@ -268,27 +234,17 @@ pub(crate) struct Tcb {
     pub last_progress: Instant,
 
     // What output owes the peer.
-    pub ack_now: bool,
     /// Segments received since the last ACK we sent.
     pub unacked_segs: u32,
     pub quickacks: u8,
-    /// Send a probe (`snd_una - 1`, no data) to elicit an ACK.
-    pub probe_now: bool,
-    /// Send a RST (the connection was aborted).
-    pub rst_now: bool,
     /// When an ACK last answered an invalid segment (rate limit).
     pub last_invalid_ack: Option<Instant>,
-    /// Whether the last window we advertised was zero (for the zero-window counters).
-    pub zero_window_sent: bool,
 
     // Socket options and user-side state.
-    pub nodelay: bool,
-    pub keepalive: bool,
+    /// The yes/no state (see `tcb_flags.rs`: each flag has a reader and a `set_` writer).
+    pub flags: u32,
     /// `IP_TTL` for this connection's segments; `None`: `ip_default_ttl`.
     pub ttl: Option<u8>,
-    pub reuseaddr: bool,
-    /// The user shut the receiving side down.
-    pub read_shutdown: bool,
     /// The pending error a read or write reports (Linux's `sk_err`).
     pub error: Option<io::ErrorKind>,
     /// The last ICMP error about this synchronised connection (see `icmp.rs`), reported if it
@@ -298,22 +254,9 @@ pub(crate) struct Tcb {
     pub write_waker: Option<Waker>,
     /// The listener (index, generation) of a passively opened connection not accepted yet.
     pub parent: Option<(u32, u32)>,
-    /// Established and waiting in the parent's accept queue.
-    pub in_accept_queue: bool,
-    /// A request in its listener's SYN queue whose SYN-ACK has not been retransmitted yet
-    /// (counted in the listener's `young`).
-    pub young: bool,
     /// A request's SYN-ACK retransmission limit, set by its listener before the timer runs
     /// (fewer than `tcp_synack_retries` when the SYN queue is crowded).
     pub synack_retries: Option<u8>,
-    /// In the 4-tuple demultiplexing table.
-    pub hashed: bool,
-    /// No user handle refers to it any more (closed): freed when it reaches `Closed`.
-    pub orphan: bool,
-    /// Queued in the table's output queue.
-    pub dirty: bool,
-    /// Was opened actively (connect), for the counters and for what a reset means.
-    pub active: bool,
 }
 
 impl Tcb {
@@ -338,9 +281,6 @@ impl Tcb {
             snd_wl1: SeqNumber(0),
             snd_wl2: SeqNumber(0),
             send: Ring::new(config.tcp_wmem[1]),
-            fin_queued: false,
-            fin_acked: false,
-            rtx_head: false,
             irs: SeqNumber(0),
             rcv_nxt: SeqNumber(0),
             rcv_adv: SeqNumber(0),
@@ -348,7 +288,6 @@ impl Tcb {
             recv: Ring::new(config.tcp_rmem[1]),
             assembler: Assembler::new(),
             fin_at: None,
-            fin_received: false,
             opts: Negotiated::default(),
             mss: DEFAULT_MSS as u16,
             adv_mss: DEFAULT_MSS as u16,
@@ -366,27 +305,17 @@ impl Tcb {
             )
             .with_hystart(config.tcp_hystart),
             dup_acks: 0,
-            in_recovery: false,
             recover: SeqNumber(0),
             undo_stamp: None,
-            undo_ok: false,
             last_data_sent: now,
-            in_loss: false,
-            rto_undo_pending: false,
             sb: Scoreboard::new(),
             rack: Rack::new(),
             undo_marker: None,
             undo_retrans: 0,
             tlp_high_seq: None,
-            tlp_retrans: false,
-            tlp_due: false,
             dsack: None,
             ack_pushed: 0,
-            pingpong: false,
             last_data_recv: now,
-            write_blocked: false,
-            snd_locked: false,
-            rcv_locked: false,
             rcv_tuning: RcvTuning::new(now),
             timers: Timers::default(),
             timer_key: None,
@@ -396,30 +325,17 @@ impl Tcb {
             persist_backoff: 0,
             last_recv: now,
             last_progress: now,
-            ack_now: false,
             unacked_segs: 0,
             quickacks: QUICKACKS,
-            probe_now: false,
-            rst_now: false,
             last_invalid_ack: None,
-            zero_window_sent: false,
-            nodelay: false,
-            keepalive: false,
+            flags: 0,
             ttl: None,
-            reuseaddr: false,
-            read_shutdown: false,
             error: None,
             soft_error: None,
             read_waker: None,
             write_waker: None,
             parent: None,
-            in_accept_queue: false,
-            young: false,
             synack_retries: None,
-            hashed: false,
-            orphan: false,
-            dirty: false,
-            active: false,
         }
     }
 
@@ -507,7 +423,7 @@ impl Tcb {
 
     /// The sequence number of our FIN (meaningful once `fin_queued`).
     pub fn fin_seq(&self) -> SeqNumber {
-        if self.fin_acked {
+        if self.fin_acked() {
             self.snd_una - 1
         } else {
             self.snd_una + self.send.len()
@@ -516,13 +432,13 @@ impl Tcb {
 
     /// Whether our FIN has been sent at least once.
     pub fn fin_sent(&self) -> bool {
-        self.fin_queued && (self.fin_acked || self.snd_max.gt(self.fin_seq()))
+        self.fin_queued() && (self.fin_acked() || self.snd_max.gt(self.fin_seq()))
     }
 
     /// Whether a FIN is due at `snd_nxt`: queued, not acknowledged, and everything before it
     /// sent (again, after a timeout rewound `snd_nxt`).
     pub fn fin_due(&self) -> bool {
-        self.fin_queued && !self.fin_acked && self.snd_nxt == self.fin_seq()
+        self.fin_queued() && !self.fin_acked() && self.snd_nxt == self.fin_seq()
     }
 
     /// The window currently offered to the peer (from `rcv_nxt` to the advertised edge).
@@ -553,11 +469,11 @@ impl Tcb {
 
     /// Whether the connection has anything for output to send now.
     pub fn wants_output(&self) -> bool {
-        self.ack_now
-            || self.probe_now
-            || self.rst_now
-            || self.rtx_head
-            || self.tlp_due
+        self.ack_now()
+            || self.probe_now()
+            || self.rst_now()
+            || self.rtx_head()
+            || self.tlp_due()
             || self.sb.has_lost_unsent()
             || self.has_sendable()
     }
@@ -613,9 +529,9 @@ impl Tcb {
         }
         self.set_state(env, State::Closed);
         self.timers = Timers::default();
-        self.ack_now = false;
-        self.probe_now = false;
-        self.rtx_head = false;
+        self.set_ack_now(false);
+        self.set_probe_now(false);
+        self.set_rtx_head(false);
         self.assembler.clear();
         self.sb.clear();
         self.send.consume(self.send.len());
@@ -643,7 +559,7 @@ impl Tcb {
     /// `sk_stream_wspace >= sk_stream_min_wspace` rule): one wake per drain, not one per ACK.
     pub fn wake_writer_if_room(&mut self) {
         if self.send_writable() {
-            self.write_blocked = false;
+            self.set_write_blocked(false);
             if let Some(w) = self.write_waker.take() {
                 w.wake();
             }
@@ -660,7 +576,7 @@ impl Tcb {
     /// Gives the scoreboard's memory back if nothing is outstanding and no recovery (whose
     /// counters it holds) is running.
     pub fn release_scoreboard(&mut self) {
-        if !self.in_recovery {
+        if !self.in_recovery() {
             self.sb.release_if_empty();
         }
     }

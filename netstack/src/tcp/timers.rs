@@ -62,10 +62,10 @@ impl Tcb {
         if due(self.timers.delack, now) {
             self.timers.delack = None;
             if self.unacked_segs > 0 {
-                self.ack_now = true;
+                self.set_ack_now(true);
                 env.count(Counter::TcpExtDelayedACKs);
                 // No reply carried the ACK in time: not request/response after all.
-                self.pingpong = false;
+                self.set_pingpong(false);
             }
         }
         if due(self.timers.persist, now) {
@@ -99,7 +99,7 @@ impl Tcb {
                     self.synack_retries.unwrap_or(env.config.tcp_synack_retries)
                 };
                 if self.retries >= limit {
-                    let error = self.active.then_some(self.timeout_error());
+                    let error = self.active().then_some(self.timeout_error());
                     self.close_with(env, error);
                     return;
                 }
@@ -125,22 +125,22 @@ impl Tcb {
                 // The threshold drops on the first timeout of a series only (RFC 5681), and
                 // not when fast recovery already set it (Linux's `tcp_enter_loss`; the window
                 // it would be computed from is inflated).
-                let first = self.retries == 1 && !self.in_recovery;
+                let first = self.retries == 1 && !self.in_recovery();
                 self.cc.on_rto(env.now, flight, self.mss(), first);
                 // The first ACK after the timeout decides whether it was spurious (Eifel).
                 self.undo_stamp = None;
-                self.undo_ok = self.opts.timestamps;
-                self.rto_undo_pending = self.opts.timestamps;
+                self.set_undo_ok(self.opts.timestamps);
+                self.set_rto_undo_pending(self.opts.timestamps);
                 self.dup_acks = 0;
                 self.rtt.back_off();
                 self.rtt_probe_sent = None;
-                self.rtx_head = false;
+                self.set_rtx_head(false);
                 if self.sack_in_use() {
                     // Everything not SACKed is lost and resent from the scoreboard.
                     self.sack_on_rto(env);
                 } else {
                     // Go back N.
-                    self.in_recovery = false;
+                    self.set_in_recovery(false);
                     self.recover = self.snd_max;
                     self.snd_nxt = self.snd_una;
                 }
@@ -162,12 +162,12 @@ impl Tcb {
         }
         self.probes = self.probes.saturating_add(1);
         self.persist_backoff = self.persist_backoff.saturating_add(1);
-        self.probe_now = true;
+        self.set_probe_now(true);
         env.count(Counter::TcpExtTCPWinProbe);
     }
 
     fn on_keepalive(&mut self, env: &mut Env<'_>) {
-        if !self.keepalive
+        if !self.keepalive()
             || !matches!(
                 self.state,
                 State::Established | State::CloseWait | State::FinWait2
@@ -189,12 +189,12 @@ impl Tcb {
             return;
         }
         if self.probes >= config.tcp_keepalive_probes {
-            self.rst_now = true;
+            self.set_rst_now(true);
             self.close_with(env, Some(self.timeout_error()));
             return;
         }
         self.probes += 1;
-        self.probe_now = true;
+        self.set_probe_now(true);
         env.count(Counter::TcpExtTCPKeepAlive);
         self.timers.keepalive = Some(now + interval);
     }
@@ -233,7 +233,7 @@ impl Tcb {
     /// Re-arms the keepalive timer from the last arrival when keepalive is on and no probe is
     /// outstanding.
     pub(crate) fn update_keepalive(&mut self, config: &crate::config::StackConfig) {
-        if !self.keepalive || !self.state.is_synchronized() || self.state == State::TimeWait {
+        if !self.keepalive() || !self.state.is_synchronized() || self.state == State::TimeWait {
             self.timers.keepalive = None;
         } else if self.probes == 0 {
             let idle = Duration::from_secs(u64::from(config.tcp_keepalive_time));
