@@ -588,7 +588,7 @@ impl Tcb {
     /// short, or once outside request/response traffic, where the reply would carry it).
     /// Returns whether a segment is due (an ACK or a window update).
     pub(crate) fn on_read(&mut self, copied: usize) -> bool {
-        self.rcv_tuning.copied += copied as u64;
+        self.rcv_tuning.on_read(copied);
         // Idle for a second already (the release timer fired, or no data ever came): the
         // emptied buffer's memory goes back now.
         if self.timers.release.is_none() && self.recv.is_empty() && self.assembler.is_empty() {
@@ -649,8 +649,7 @@ impl Tcb {
             if !data.is_empty() && self.opts.sack && env.config.tcp_dsack {
                 // Report the duplicate in a D-SACK block (RFC 2883): the peer learns that
                 // its retransmission was spurious.
-                let end = seq + dup.min(data.len());
-                self.dsack = Some((seq, end));
+                self.set_dsack(seq, dup.min(data.len()));
                 env.count(Counter::TcpExtTCPDSACKOldSent);
                 self.set_ack_now(true);
             }
@@ -716,7 +715,7 @@ impl Tcb {
             } => {
                 if duplicate && offset > 0 && self.opts.sack && env.config.tcp_dsack {
                     // Out-of-order data we already held: a D-SACK for it (RFC 2883).
-                    self.dsack = Some((self.rcv_nxt + offset, self.rcv_nxt + offset + len));
+                    self.set_dsack(self.rcv_nxt + offset, len);
                     env.count(Counter::TcpExtTCPDSACKOfoSent);
                 }
                 if offset > 0 {

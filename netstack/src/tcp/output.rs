@@ -114,8 +114,8 @@ impl Tcb {
             let room = if self.opts.timestamps { 3 } else { 4 };
             let mut blocks = SackBlocks::new();
             // A D-SACK block goes first (RFC 2883 section 4).
-            if let Some((start, end)) = self.dsack {
-                blocks.push(start, end);
+            if let Some((start, len)) = self.dsack {
+                blocks.push(start, start + len.get() as usize);
             }
             for (start, end) in self.assembler.recent_first().take(room - blocks.len()) {
                 blocks.push(self.rcv_nxt + start, self.rcv_nxt + end);

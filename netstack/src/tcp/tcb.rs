@@ -12,6 +12,7 @@
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 use std::io;
+use std::num::NonZeroU32;
 use std::task::Waker;
 use std::time::Duration;
 
@@ -204,8 +205,9 @@ pub(crate) struct Tcb {
     /// The end of the outstanding tail loss probe (`tlp_high_seq`; the `tlp_retrans` flag says
     /// whether the probe was a retransmission).
     pub tlp_high_seq: Option<SeqNumber>,
-    /// A duplicate segment arrived: the next ACK reports it in a D-SACK block (RFC 2883).
-    pub dsack: Option<(SeqNumber, SeqNumber)>,
+    /// A duplicate segment arrived: the next ACK reports it in a D-SACK block (RFC 2883),
+    /// its start and length (a length is never zero, so the `Option` costs nothing).
+    pub dsack: Option<(SeqNumber, NonZeroU32)>,
     /// Segments shorter than `rcv_mss` arrived since the last ACK (Linux's `ICSK_ACK_PUSHED`,
     /// and `ICSK_ACK_PUSHED2` for two or more): reading them all acknowledges at once.
     pub ack_pushed: u8,
@@ -337,6 +339,15 @@ impl Tcb {
             parent: None,
             synack_retries: None,
         }
+    }
+
+    /// Reports `len` duplicate bytes from `start` in the next ACK's D-SACK block (none if
+    /// `len` is zero).
+    pub fn set_dsack(&mut self, start: SeqNumber, len: usize) {
+        self.dsack = u32::try_from(len)
+            .ok()
+            .and_then(NonZeroU32::new)
+            .map(|len| (start, len));
     }
 
     /// Our window scale shift for a receive buffer that may grow to `max_buffer` bytes: the
