@@ -335,7 +335,9 @@ fn an_idle_connection_holds_only_its_control_block() {
     assert_eq!(sim.stacks[0].tcp_info(c).unwrap().allocated, (0, 0));
     let size = Stack::tcp_idle_connection_size();
     eprintln!("an idle connection holds {size} bytes");
-    assert!(size > 0 && size <= 2048, "{size}");
+    // The control block (696 bytes on 64-bit targets), a slab slot and a table entry: with
+    // the runtime's share, under the 1 KiB per socket that a million connections may take.
+    assert!(size > 0 && size <= 736, "{size}");
     assert_eq!(sim.stacks[0].counters().get(Counter::TcpRetransSegs), 0);
 }
 

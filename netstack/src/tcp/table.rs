@@ -747,6 +747,15 @@ mod tests {
         assert_eq!(size_of::<Slot>(), 24);
     }
 
+    /// The idle connection's memory is a target (1 KiB per socket with the runtime's share):
+    /// the control block must not grow unnoticed. 696 bytes is 704 with the allocator's header.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn an_idle_connection_costs_the_table_725_bytes() {
+        assert_eq!(size_of::<Tcb>(), 696);
+        assert_eq!(connection_overhead(), 696 + 24 + 5);
+    }
+
     #[test]
     fn tuple_keys_tell_every_field_apart() {
         let a = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 80);
