@@ -295,6 +295,14 @@ fn an_idle_connection_holds_only_its_control_block() {
         apps::write_now(&mut sim.stacks[0], c, &request).unwrap(),
         20_000
     );
+    assert_eq!(sim.stacks[0].tcp_info(c).unwrap().scoreboard_allocated, 0);
+    sim.advance(ms(1));
+    let sending = sim.stacks[0].tcp_info(c).unwrap();
+    assert!(sending.sack, "SACK is negotiated by default");
+    assert!(
+        sending.scoreboard_allocated > 0,
+        "the scoreboard records what is in flight"
+    );
     let mut got = Vec::new();
     apps::run_until(&mut sim, ms(500), |sim| {
         let _ = apps::drain(&mut sim.stacks[1], s, &mut got);
@@ -313,6 +321,11 @@ fn an_idle_connection_holds_only_its_control_block() {
         (0, 0),
         "server: sent and acknowledged, read and idle"
     );
+    assert_eq!(
+        (client.scoreboard_allocated, server.scoreboard_allocated),
+        (0, 0),
+        "everything acknowledged a second ago: the scoreboards' records are given back"
+    );
     assert_eq!(client.allocated.0, 0, "client's send buffer acknowledged");
     assert!(client.allocated.1 >= 25_000, "the unread reply");
     // The read that empties it, long after the data came, gives the memory back.
@@ -322,7 +335,9 @@ fn an_idle_connection_holds_only_its_control_block() {
     assert_eq!(sim.stacks[0].tcp_info(c).unwrap().allocated, (0, 0));
     let size = Stack::tcp_idle_connection_size();
     eprintln!("an idle connection holds {size} bytes");
-    assert!(size > 0 && size <= 2048, "{size}");
+    // The control block (704 bytes on 64-bit targets), a slab slot and a table entry: with
+    // the runtime's share, under the 1 KiB per socket that a million connections may take.
+    assert!(size > 0 && size <= 736, "{size}");
     assert_eq!(sim.stacks[0].counters().get(Counter::TcpRetransSegs), 0);
 }
 

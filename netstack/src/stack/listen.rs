@@ -114,7 +114,7 @@ impl Stack {
         else {
             return;
         };
-        tcb.snd_wnd = usize::from(seg.window_len);
+        tcb.snd_wnd = u32::from(seg.window_len);
         tcb.max_snd_wnd = tcb.snd_wnd;
         tcb.snd_wl1 = seg.seq_number;
         tcb.state = State::SynReceived;
@@ -123,7 +123,7 @@ impl Stack {
             self.send_cookie_synack(now, parent, tcb, seg);
             return;
         }
-        tcb.young = true;
+        tcb.set_young(true);
         let child = self.tcp.insert(Socket::Conn(Box::new(tcb)));
         self.tcp.hold_port(child, local.port(), false);
         self.tcp.hash(child);
@@ -173,13 +173,13 @@ impl Stack {
         tcb.local = local;
         tcb.remote = remote;
         tcb.set_path(hop.iface, hop.next_hop, mtu);
-        tcb.nodelay = inherited.nodelay;
-        tcb.keepalive = inherited.keepalive;
+        tcb.set_nodelay(inherited.nodelay);
+        tcb.set_keepalive(inherited.keepalive);
         tcb.notsent_lowat = inherited.notsent_lowat;
         tcb.send.set_limit(inherited.send_buffer);
         tcb.recv.set_limit(inherited.recv_buffer);
-        tcb.snd_locked = inherited.snd_locked;
-        tcb.rcv_locked = inherited.rcv_locked;
+        tcb.set_snd_locked(inherited.snd_locked);
+        tcb.set_rcv_locked(inherited.rcv_locked);
         tcb.cc.set_algorithm(inherited.congestion);
         tcb.ttl = inherited.ttl;
         let (isn, ts_offset) = self.tcp_isn(now, local, remote);
@@ -319,12 +319,12 @@ impl Stack {
         tcb.recover = iss + 1;
         let offered = tcb.window_to_advertise().min(usize::from(u16::MAX));
         tcb.rcv_adv = tcb.rcv_nxt + offered;
-        tcb.snd_wnd = usize::from(seg.window_len) << tcb.opts.snd_shift;
+        tcb.snd_wnd = u32::from(seg.window_len) << tcb.opts.snd_shift;
         tcb.max_snd_wnd = tcb.snd_wnd;
         tcb.snd_wl1 = seg.seq_number;
         tcb.snd_wl2 = ack;
         tcb.parent = Some(parent);
-        tcb.in_accept_queue = true;
+        tcb.set_in_accept_queue(true);
         let child = self.tcp.insert(Socket::Conn(Box::new(tcb)));
         self.tcp.hold_port(child, local.port(), false);
         self.tcp.hash(child);
@@ -402,7 +402,7 @@ impl Stack {
         let Some((p, g)) = tcb.parent else {
             return;
         };
-        tcb.in_accept_queue = true;
+        tcb.set_in_accept_queue(true);
         if let Some(listener) = self.tcp.listener_at(p, g) {
             listener.syn_queue = listener.syn_queue.saturating_sub(1);
             listener.accept_queue.push_back(index);

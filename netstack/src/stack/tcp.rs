@@ -105,7 +105,7 @@ impl Stack {
         };
         let request = tcb
             .parent
-            .filter(|_| tcb.state == State::SynReceived && !tcb.active);
+            .filter(|_| tcb.state == State::SynReceived && !tcb.active());
         let verdict = tcb.on_segment(&mut env, seg, payload);
         if verdict == Verdict::Reopen {
             tcb.close_with(&mut env, None);
@@ -174,7 +174,7 @@ impl Stack {
             // Sending drained unsent bytes: a writer held back by `TCP_NOTSENT_LOWAT` may go on
             // (an ACK would wake it too, but not before the peer has answered).
             if let Some(tcb) = table.conn_at(index)
-                && tcb.write_blocked
+                && tcb.write_blocked()
             {
                 tcb.wake_writer_if_room(env.config);
             }

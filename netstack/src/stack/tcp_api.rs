@@ -64,6 +64,10 @@ pub struct TcpInfo {
     pub timestamps: bool,
     /// Memory the buffers hold now (send, receive), bytes.
     pub allocated: (usize, usize),
+    /// Memory the SACK scoreboard's records of outstanding segments hold now, bytes (none
+    /// before the first send, and again once everything is acknowledged and the connection
+    /// has been idle for a second).
+    pub scoreboard_allocated: usize,
     /// The buffers' limits now (send, receive), bytes: `SO_SNDBUF`/`SO_RCVBUF` or what
     /// autotuning made of them.
     pub buffer_limits: (usize, usize),
@@ -88,7 +92,7 @@ impl Stack {
     pub fn tcp_bind(&mut self, h: SocketHandle, local: SocketAddrV4) -> io::Result<()> {
         let (state, bound, reuse) = {
             let tcb = self.tcp.conn(h)?;
-            (tcb.state, tcb.local.port() != 0, tcb.reuseaddr)
+            (tcb.state, tcb.local.port() != 0, tcb.reuseaddr())
         };
         if state != State::Closed || bound {
             return Err(io::Error::new(
@@ -156,7 +160,7 @@ impl Stack {
     pub fn tcp_listener(&mut self, local: SocketAddrV4, backlog: u32) -> io::Result<SocketHandle> {
         let h = self.tcp_socket();
         let result = (|| {
-            self.tcp.conn(h)?.reuseaddr = true;
+            self.tcp.conn(h)?.set_reuseaddr(true);
             self.tcp_bind(h, local)?;
             self.tcp_listen(h, backlog)
         })();
@@ -231,7 +235,7 @@ impl Stack {
         tcb.remote = remote;
         tcb.set_path(hop.iface, hop.next_hop, mtu);
         tcb.start(iss, ts_offset);
-        tcb.active = true;
+        tcb.set_active(true);
         tcb.last_recv = now;
         tcb.last_progress = now;
         tcb.set_state(&mut env, State::SynSent);
@@ -294,7 +298,7 @@ impl Stack {
             .conn_at(child)
             .expect("accept queue holds live connections");
         tcb.parent = None;
-        tcb.in_accept_queue = false;
+        tcb.set_in_accept_queue(false);
         let remote = tcb.remote;
         Poll::Ready(Ok((self.tcp.handle(child), remote)))
     }
@@ -336,7 +340,7 @@ impl Stack {
         if let Some(e) = tcb.error.take() {
             return Poll::Ready(Err(e.into()));
         }
-        if tcb.fin_queued {
+        if tcb.fin_queued() {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
         }
         match tcb.state {
@@ -358,7 +362,7 @@ impl Stack {
         if n == 0 {
             // Full (or the unsent bytes are at `TCP_NOTSENT_LOWAT`): from now on the writer is
             // told of room only at the low-water mark.
-            tcb.write_blocked = true;
+            tcb.set_write_blocked(true);
             tcb.write_waker = Some(cx.waker().clone());
             return Poll::Pending;
         }
@@ -372,7 +376,7 @@ impl Stack {
         let (mut env, table) = self.tcp_env(Instant::ZERO);
         let tcb = table.conn(h)?;
         if matches!(how, Shutdown::Read | Shutdown::Both) {
-            tcb.read_shutdown = true;
+            tcb.set_read_shutdown(true);
             tcb.wake_reader();
         }
         if matches!(how, Shutdown::Write | Shutdown::Both) {
@@ -382,8 +386,8 @@ impl Stack {
                 State::CloseWait => tcb.set_state(&mut env, State::LastAck),
                 _ => {}
             }
-            if !tcb.fin_queued {
-                tcb.fin_queued = true;
+            if !tcb.fin_queued() {
+                tcb.set_fin_queued(true);
                 table.touch(h.index);
             }
         }
@@ -406,11 +410,11 @@ impl Stack {
         match self.tcp.get(h) {
             None => {}
             Some(Socket::Listener(_)) => self.close_listener(now, h),
-            Some(Socket::Conn(tcb)) if tcb.orphan => {}
+            Some(Socket::Conn(tcb)) if tcb.orphan() => {}
             Some(Socket::Conn(_)) => {
                 let (mut env, table) = self.tcp_env(now);
                 let Ok(tcb) = table.conn(h) else { return };
-                tcb.orphan = true;
+                tcb.set_orphan(true);
                 tcb.read_waker = None;
                 tcb.write_waker = None;
                 match tcb.state {
@@ -420,7 +424,7 @@ impl Stack {
                     State::TimeWait => {}
                     _ if !tcb.recv.is_empty() || !tcb.assembler.is_empty() => {
                         env.count(Counter::TcpExtTCPAbortOnClose);
-                        tcb.rst_now = true;
+                        tcb.set_rst_now(true);
                         tcb.close_with(&mut env, None);
                     }
                     state => {
@@ -432,7 +436,7 @@ impl Stack {
                             State::FinWait2 => tcb.arm_fin_wait2(&mut env),
                             _ => {}
                         }
-                        tcb.fin_queued = true;
+                        tcb.set_fin_queued(true);
                     }
                 }
                 table.settle(h.index, &mut env);
@@ -449,9 +453,9 @@ impl Stack {
         for child in children {
             if let Some(tcb) = table.conn_at(child) {
                 tcb.parent = None;
-                tcb.in_accept_queue = false;
-                tcb.orphan = true;
-                tcb.rst_now = tcb.state != State::Closed;
+                tcb.set_in_accept_queue(false);
+                tcb.set_orphan(true);
+                tcb.set_rst_now(tcb.state != State::Closed);
                 tcb.close_with(&mut env, None);
                 table.settle(child, &mut env);
             }
@@ -477,7 +481,7 @@ impl Stack {
             self.tcp_close(now, h);
             return Poll::Ready(error.map_or(Ok(()), |e| Err(e.into())));
         }
-        if !tcb.fin_queued {
+        if !tcb.fin_queued() {
             self.tcp_shutdown(h, Shutdown::Write)?;
         }
         let tcb = self.tcp.conn(h)?;
@@ -494,10 +498,10 @@ impl Stack {
         }
         let (mut env, table) = self.tcp_env(now);
         let Ok(tcb) = table.conn(h) else { return };
-        tcb.orphan = true;
+        tcb.set_orphan(true);
         if tcb.state.is_synchronized() && tcb.state != State::TimeWait {
             env.count(Counter::TcpExtTCPAbortOnLinger);
-            tcb.rst_now = true;
+            tcb.set_rst_now(true);
         }
         tcb.close_with(&mut env, None);
         table.settle(h.index, &mut env);
@@ -507,7 +511,7 @@ impl Stack {
     pub fn tcp_state(&mut self, h: SocketHandle) -> io::Result<State> {
         match self.tcp.get(h) {
             Some(Socket::Listener(_)) => Ok(State::Listen),
-            Some(Socket::Conn(t)) if !t.orphan => Ok(t.state),
+            Some(Socket::Conn(t)) if !t.orphan() => Ok(t.state),
             _ => Err(stale()),
         }
     }
@@ -516,7 +520,7 @@ impl Stack {
     pub fn tcp_local_addr(&mut self, h: SocketHandle) -> io::Result<SocketAddrV4> {
         match self.tcp.get(h) {
             Some(Socket::Listener(l)) => Ok(l.local),
-            Some(Socket::Conn(t)) if !t.orphan => Ok(t.local),
+            Some(Socket::Conn(t)) if !t.orphan() => Ok(t.local),
             _ => Err(stale()),
         }
     }
@@ -534,8 +538,8 @@ impl Stack {
     pub fn tcp_set_nodelay(&mut self, h: SocketHandle, nodelay: bool) -> io::Result<()> {
         match self.tcp.get(h) {
             Some(Socket::Listener(l)) => l.inherited.nodelay = nodelay,
-            Some(Socket::Conn(t)) if !t.orphan => {
-                t.nodelay = nodelay;
+            Some(Socket::Conn(t)) if !t.orphan() => {
+                t.set_nodelay(nodelay);
                 self.tcp.touch(h.index);
             }
             _ => return Err(stale()),
@@ -547,7 +551,7 @@ impl Stack {
     pub fn tcp_nodelay(&mut self, h: SocketHandle) -> io::Result<bool> {
         match self.tcp.get(h) {
             Some(Socket::Listener(l)) => Ok(l.inherited.nodelay),
-            Some(Socket::Conn(t)) if !t.orphan => Ok(t.nodelay),
+            Some(Socket::Conn(t)) if !t.orphan() => Ok(t.nodelay()),
             _ => Err(stale()),
         }
     }
@@ -560,9 +564,9 @@ impl Stack {
         let config = &self.config;
         match self.tcp.get(h) {
             Some(Socket::Listener(l)) => l.inherited.notsent_lowat = bytes,
-            Some(Socket::Conn(t)) if !t.orphan => {
+            Some(Socket::Conn(t)) if !t.orphan() => {
                 t.notsent_lowat = bytes;
-                if t.write_blocked {
+                if t.write_blocked() {
                     t.wake_writer_if_room(config);
                 }
             }
@@ -576,7 +580,7 @@ impl Stack {
         let sysctl = self.config.tcp_notsent_lowat;
         let own = match self.tcp.get(h) {
             Some(Socket::Listener(l)) => l.inherited.notsent_lowat,
-            Some(Socket::Conn(t)) if !t.orphan => t.notsent_lowat,
+            Some(Socket::Conn(t)) if !t.orphan() => t.notsent_lowat,
             _ => return Err(stale()),
         };
         Ok(if own == 0 { sysctl } else { own })
@@ -586,8 +590,8 @@ impl Stack {
     pub fn tcp_set_keepalive(&mut self, h: SocketHandle, keepalive: bool) -> io::Result<()> {
         match self.tcp.get(h) {
             Some(Socket::Listener(l)) => l.inherited.keepalive = keepalive,
-            Some(Socket::Conn(t)) if !t.orphan => {
-                t.keepalive = keepalive;
+            Some(Socket::Conn(t)) if !t.orphan() => {
+                t.set_keepalive(keepalive);
                 self.tcp.touch(h.index);
             }
             _ => return Err(stale()),
@@ -597,7 +601,7 @@ impl Stack {
 
     /// Sets SO_REUSEADDR (before bind).
     pub fn tcp_set_reuseaddr(&mut self, h: SocketHandle, reuse: bool) -> io::Result<()> {
-        self.tcp.conn(h)?.reuseaddr = reuse;
+        self.tcp.conn(h)?.set_reuseaddr(reuse);
         Ok(())
     }
 
@@ -609,9 +613,9 @@ impl Stack {
                 l.inherited.send_buffer = size;
                 l.inherited.snd_locked = true;
             }
-            Some(Socket::Conn(t)) if !t.orphan => {
+            Some(Socket::Conn(t)) if !t.orphan() => {
                 t.send.set_limit(size);
-                t.snd_locked = true;
+                t.set_snd_locked(true);
             }
             _ => return Err(stale()),
         }
@@ -627,9 +631,9 @@ impl Stack {
                 l.inherited.recv_buffer = size;
                 l.inherited.rcv_locked = true;
             }
-            Some(Socket::Conn(t)) if !t.orphan => {
+            Some(Socket::Conn(t)) if !t.orphan() => {
                 t.recv.set_limit(size);
-                t.rcv_locked = true;
+                t.set_rcv_locked(true);
             }
             _ => return Err(stale()),
         }
@@ -648,7 +652,7 @@ impl Stack {
         let which = CongestionControl::from_name(name).ok_or(io::ErrorKind::NotFound);
         match self.tcp.get(h) {
             Some(Socket::Listener(l)) => l.inherited.congestion = which?,
-            Some(Socket::Conn(t)) if !t.orphan => t.cc.set_algorithm(which?),
+            Some(Socket::Conn(t)) if !t.orphan() => t.cc.set_algorithm(which?),
             _ => return Err(stale()),
         }
         Ok(())
@@ -658,7 +662,7 @@ impl Stack {
     pub fn tcp_congestion_control(&mut self, h: SocketHandle) -> io::Result<&'static str> {
         match self.tcp.get(h) {
             Some(Socket::Listener(l)) => Ok(l.inherited.congestion.name()),
-            Some(Socket::Conn(t)) if !t.orphan => Ok(t.cc.name()),
+            Some(Socket::Conn(t)) if !t.orphan() => Ok(t.cc.name()),
             _ => Err(stale()),
         }
     }
@@ -681,11 +685,11 @@ impl Stack {
             state: t.state,
             srtt: t.rtt.srtt(),
             rto: t.rtt.rto(),
-            mss: t.mss,
+            mss: t.mss(),
             cwnd: t.cc.cwnd(),
             ssthresh: t.cc.ssthresh(),
             congestion_control: t.cc.name(),
-            snd_wnd: t.snd_wnd,
+            snd_wnd: t.snd_wnd(),
             rcv_wnd: t.rcv_wnd(),
             send_queued: t.send.len(),
             notsent_bytes: t.notsent(),
@@ -699,6 +703,7 @@ impl Stack {
             sack: t.opts.sack,
             timestamps: t.opts.timestamps,
             allocated: (t.send.allocated(), t.recv.allocated()),
+            scoreboard_allocated: t.sb.allocated(),
             buffer_limits: (t.send.limit(), t.recv.limit()),
             rcv_rtt: t.rcv_tuning.rtt(),
         })

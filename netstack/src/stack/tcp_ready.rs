@@ -62,8 +62,8 @@ impl Stack {
     ) -> Poll<io::Result<()>> {
         let tcb = self.tcp.conn(h)?;
         let ready = !tcb.recv.is_empty()
-            || tcb.fin_received
-            || tcb.read_shutdown
+            || tcb.fin_received()
+            || tcb.read_shutdown()
             || tcb.error.is_some()
             || tcb.state == State::Closed;
         if ready {
@@ -84,12 +84,12 @@ impl Stack {
     ) -> Poll<io::Result<()>> {
         let tcb = self.tcp.conn(h)?;
         let waiting = match tcb.state {
-            _ if tcb.error.is_some() || tcb.fin_queued => false,
+            _ if tcb.error.is_some() || tcb.fin_queued() => false,
             State::SynSent | State::SynReceived => true,
             // After a write found the buffer full, ready again at the low-water mark the
             // writer is woken at (Linux's `sk_stream_is_writeable`), not at the first free
             // byte; before that, whenever a byte fits.
-            State::Established | State::CloseWait if tcb.write_blocked => {
+            State::Established | State::CloseWait if tcb.write_blocked() => {
                 !tcb.send_writable(&self.config)
             }
             State::Established | State::CloseWait => tcb.write_room(&self.config) == 0,
@@ -179,7 +179,7 @@ impl Stack {
                             wmem_alloc: t.send.allocated(),
                             sndbuf: t.send.limit(),
                         },
-                        orphan: t.orphan,
+                        orphan: t.orphan(),
                     },
                 }
             })
@@ -195,7 +195,7 @@ impl Stack {
     pub fn tcp_take_error(&mut self, h: SocketHandle) -> io::Result<Option<io::Error>> {
         match self.tcp.get(h) {
             Some(Socket::Listener(_)) => Ok(None),
-            Some(Socket::Conn(t)) if !t.orphan => Ok(t.error.take().map(io::Error::from)),
+            Some(Socket::Conn(t)) if !t.orphan() => Ok(t.error.take().map(io::Error::from)),
             _ => Err(crate::tcp::table::stale()),
         }
     }

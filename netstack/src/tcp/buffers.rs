@@ -25,21 +25,23 @@ use crate::time::{Instant, OptDuration};
 use crate::wire::SeqNumber;
 
 /// A connection's receive-autotuning measurement (Linux's `rcvq_space` and `rcv_rtt_est`).
+///
+/// 40 bytes: byte counts in 32 bits (saturating; Linux's are `u32`s too), the window
+/// measurement's sequence number and start time as two fields.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RcvTuning {
-    /// Bytes the application has read in all.
-    pub copied: u64,
-    /// `copied` when the current measurement began.
-    start_copied: u64,
+    /// Bytes the application has read since the current measurement began.
+    copied: u32,
     /// When it began.
     start: Instant,
     /// Bytes read in the last measured RTT (`rcvq_space.space`); 0 until established.
-    space: usize,
+    space: u32,
     /// The receiver's RTT estimate (smoothed), if any.
     rtt: OptDuration,
-    /// A per-window RTT measurement in progress: it ends when `rcv_nxt` passes the sequence
-    /// number (without timestamps).
-    window_mark: Option<(SeqNumber, Instant)>,
+    /// A per-window RTT measurement in progress (without timestamps): when it began, and the
+    /// sequence number whose arrival ends it.
+    mark_at: Option<Instant>,
+    mark_seq: SeqNumber,
 }
 
 impl RcvTuning {
@@ -47,12 +49,19 @@ impl RcvTuning {
     pub fn new(now: Instant) -> RcvTuning {
         RcvTuning {
             copied: 0,
-            start_copied: 0,
             start: now,
             space: 0,
             rtt: OptDuration::NONE,
-            window_mark: None,
+            mark_at: None,
+            mark_seq: SeqNumber(0),
         }
+    }
+
+    /// The application read `n` more bytes.
+    pub fn on_read(&mut self, n: usize) {
+        self.copied = self
+            .copied
+            .saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
     }
 
     /// The receiver's RTT estimate.
@@ -74,11 +83,11 @@ impl Tcb {
     /// Grows the send buffer with the congestion window (Linux's `tcp_sndbuf_expand`), unless
     /// the application fixed its size or the window limits the sender.
     pub(crate) fn expand_sndbuf(&mut self, config: &StackConfig) {
-        if self.snd_locked || self.pipe() >= self.cc.cwnd() {
+        if self.snd_locked() || self.pipe() >= self.cc.cwnd() {
             return;
         }
-        let segments = (self.cc.cwnd() / self.mss.max(1)).max(config.tcp_init_cwnd as usize);
-        let want = (2 * segments * self.mss).min(config.tcp_wmem[2]);
+        let segments = (self.cc.cwnd() / self.mss().max(1)).max(config.tcp_init_cwnd as usize);
+        let want = (2 * segments * self.mss()).min(config.tcp_wmem[2]);
         if want > self.send.limit() {
             self.send.set_limit(want);
         }
@@ -91,9 +100,9 @@ impl Tcb {
             .recv
             .limit()
             .min(config.tcp_init_cwnd as usize * usize::from(self.adv_mss));
-        self.rcv_tuning.space = space.max(1);
+        self.rcv_tuning.space = u32::try_from(space.max(1)).unwrap_or(u32::MAX);
         self.rcv_tuning.start = now;
-        self.rcv_tuning.start_copied = self.rcv_tuning.copied;
+        self.rcv_tuning.copied = 0;
     }
 
     /// A data segment of `len` bytes arrived in order, echoing `tsecr` (if timestamps are on):
@@ -101,23 +110,28 @@ impl Tcb {
     pub(crate) fn rcv_autotune(&mut self, env: &Env<'_>, len: usize, tsecr: Option<u32>) {
         let now = env.now;
         match tsecr {
-            Some(ecr) if ecr != 0 && len >= self.rcv_mss => {
+            Some(ecr) if ecr != 0 && len >= self.rcv_mss() => {
                 let ms = self.ts_now(now).wrapping_sub(ecr);
                 if ms < 1 << 24 {
                     self.rcv_tuning.sample(Duration::from_millis(u64::from(ms)));
                 }
             }
             Some(_) => {}
-            None => match self.rcv_tuning.window_mark {
-                Some((seq, since)) if self.rcv_nxt.ge(seq) => {
-                    self.rcv_tuning.sample(now.saturating_duration_since(since));
-                    self.rcv_tuning.window_mark = Some((self.rcv_nxt + self.rcv_wnd(), now));
+            None => {
+                let t = &self.rcv_tuning;
+                let due = match t.mark_at {
+                    Some(since) if self.rcv_nxt.ge(t.mark_seq) => {
+                        self.rcv_tuning.sample(now.saturating_duration_since(since));
+                        true
+                    }
+                    Some(_) => false,
+                    None => true,
+                };
+                if due {
+                    self.rcv_tuning.mark_at = Some(now);
+                    self.rcv_tuning.mark_seq = self.rcv_nxt + self.rcv_wnd();
                 }
-                Some(_) => {}
-                None => {
-                    self.rcv_tuning.window_mark = Some((self.rcv_nxt + self.rcv_wnd(), now));
-                }
-            },
+            }
         }
         self.rcv_space_adjust(env.config, now);
     }
@@ -125,6 +139,7 @@ impl Tcb {
     /// Linux's `tcp_rcv_space_adjust`: once per RTT, compare what the application read in it
     /// with the last RTT and grow the buffer if the flow is speeding up.
     fn rcv_space_adjust(&mut self, config: &StackConfig, now: Instant) {
+        let locked = self.rcv_locked();
         let t = &mut self.rcv_tuning;
         let Some(rtt) = t.rtt.get() else {
             return;
@@ -132,23 +147,24 @@ impl Tcb {
         if t.space == 0 || now.saturating_duration_since(t.start) < rtt {
             return;
         }
-        let copied = (t.copied - t.start_copied) as usize;
-        t.start_copied = t.copied;
+        let copied = t.copied as usize;
+        t.copied = 0;
         t.start = now;
-        if copied <= t.space {
+        if copied <= t.space as usize {
             return;
         }
-        if config.tcp_moderate_rcvbuf && !self.rcv_locked {
+        if config.tcp_moderate_rcvbuf && !locked {
             let adv_mss = usize::from(self.adv_mss);
             let mut rcvwin = 2 * copied + 16 * adv_mss;
-            let grow = rcvwin as u128 * (copied - t.space) as u128 / t.space as u128;
+            let space = t.space as usize;
+            let grow = rcvwin as u128 * (copied - space) as u128 / space as u128;
             rcvwin = rcvwin.saturating_add(2 * usize::try_from(grow).unwrap_or(usize::MAX));
             let rcvbuf = rcvwin.min(config.tcp_rmem[2]);
             if rcvbuf > self.recv.limit() {
                 self.recv.set_limit(rcvbuf);
             }
         }
-        self.rcv_tuning.space = copied;
+        self.rcv_tuning.space = copied as u32;
     }
 }
 

@@ -35,7 +35,7 @@ impl Tcb {
         }
         match self.state {
             State::SynSent => self.abort_connect(env, kind),
-            State::SynReceived if self.active => self.abort_connect(env, kind),
+            State::SynReceived if self.active() => self.abort_connect(env, kind),
             State::SynReceived | State::Closed | State::Listen | State::TimeWait => {}
             _ => self.soft_error = Some(kind),
         }

@@ -129,7 +129,7 @@ impl Tcb {
         self.rcv_adv = self.rcv_nxt + self.recv.free().min(usize::from(u16::MAX));
         self.negotiate(env.config, &seg.options, env.now);
         // The window of a SYN is never scaled (RFC 7323 section 2.2).
-        self.snd_wnd = usize::from(seg.window_len);
+        self.snd_wnd = u32::from(seg.window_len);
         self.max_snd_wnd = self.snd_wnd;
         self.snd_wl1 = seg.seq_number;
         self.last_recv = env.now;
@@ -143,10 +143,10 @@ impl Tcb {
                 self.set_state(env, State::Established);
                 self.init_rcv_tuning(env.config, env.now);
                 self.expand_sndbuf(env.config);
-                if self.fin_queued {
+                if self.fin_queued() {
                     self.set_state(env, State::FinWait1);
                 }
-                self.ack_now = true;
+                self.set_ack_now(true);
                 let fin = seg.flags.contains(TcpFlags::FIN);
                 if !payload.is_empty() || fin {
                     self.process_text(env, seg.seq_number + 1, payload, fin);
@@ -175,7 +175,7 @@ impl Tcb {
     /// through, since dropping it could only lose a window update that is not there.
     fn disordered_ack(&self, seg: &TcpRepr, payload: &[u8], tsval: u32) -> bool {
         let pure = payload.is_empty() && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::FIN);
-        let window = usize::from(seg.window_len) << self.opts.snd_shift;
+        let window = u32::from(seg.window_len) << self.opts.snd_shift;
         let age_ms = u64::from(self.ts_recent.wrapping_sub(tsval));
         pure && seg.seq_number == self.rcv_nxt
             && seg.ack_number == Some(self.snd_una)
@@ -204,7 +204,7 @@ impl Tcb {
     fn challenge_ack(&mut self, env: &mut Env<'_>) {
         if self.invalid_ack_allowed(env.now) {
             env.count(Counter::TcpExtTCPChallengeACK);
-            self.ack_now = true;
+            self.set_ack_now(true);
         }
     }
 
@@ -220,7 +220,7 @@ impl Tcb {
             }
             if self.state == State::SynReceived && seq == self.irs && seg.ack_number.is_none() {
                 // The peer's SYN again: our SYN-ACK was lost. Answer it again.
-                self.ack_now = true;
+                self.set_ack_now(true);
                 return Verdict::Done;
             }
         }
@@ -233,7 +233,7 @@ impl Tcb {
         {
             env.count(Counter::TcpExtPAWSEstab);
             if self.invalid_ack_allowed(env.now) {
-                self.ack_now = true;
+                self.set_ack_now(true);
             }
             return Verdict::Done;
         }
@@ -247,7 +247,7 @@ impl Tcb {
                 self.challenge_ack(env);
             } else if !payload.is_empty() || fin || self.invalid_ack_allowed(env.now) {
                 // A duplicate (or beyond the window): tell the peer where we are.
-                self.ack_now = true;
+                self.set_ack_now(true);
             }
             return Verdict::Done;
         }
@@ -265,9 +265,9 @@ impl Tcb {
         if rst {
             if seq == self.rcv_nxt {
                 let error = match self.state {
-                    State::SynReceived if !self.active => None,
+                    State::SynReceived if !self.active() => None,
                     State::Closing | State::LastAck | State::TimeWait => None,
-                    state => Some(reset_error(state, self.active)),
+                    state => Some(reset_error(state, self.active())),
                 };
                 self.close_with(env, error);
             } else {
@@ -279,7 +279,7 @@ impl Tcb {
         // is not an attack (Linux lets exactly this one through too).
         let simultaneous_synack = syn
             && self.state == State::SynReceived
-            && self.active
+            && self.active()
             && seq + 1 == self.rcv_nxt
             && seg.ack_number == Some(self.iss + 1);
         if syn && !simultaneous_synack {
@@ -297,17 +297,17 @@ impl Tcb {
                 return Verdict::Reset;
             }
             self.snd_una = ack;
-            self.snd_wnd = usize::from(seg.window_len) << self.opts.snd_shift;
+            self.snd_wnd = u32::from(seg.window_len) << self.opts.snd_shift;
             self.max_snd_wnd = self.snd_wnd;
             self.snd_wl1 = seq;
             self.snd_wl2 = ack;
             self.sample_rtt(env.now, ack, &seg.options);
             self.retries = 0;
             self.timers.rto = None;
-            if !self.active {
+            if !self.active() {
                 env.count(Counter::TcpPassiveOpens);
             }
-            let next = if self.fin_queued {
+            let next = if self.fin_queued() {
                 State::FinWait1
             } else {
                 State::Established
@@ -324,11 +324,11 @@ impl Tcb {
         if ack.gt(self.snd_max) {
             // Acknowledges something never sent (RFC 9293: send an ACK and drop).
             if self.invalid_ack_allowed(env.now) {
-                self.ack_now = true;
+                self.set_ack_now(true);
             }
             return verdict;
         }
-        let oldest = self.snd_una - self.max_snd_wnd.min(1 << 30);
+        let oldest = self.snd_una - self.max_snd_wnd().min(1 << 30);
         if ack.lt(oldest) {
             self.challenge_ack(env);
             return verdict;
@@ -338,7 +338,7 @@ impl Tcb {
             match self.state {
                 State::FinWait1 => {
                     self.set_state(env, State::FinWait2);
-                    if self.orphan {
+                    if self.orphan() {
                         self.arm_fin_wait2(env);
                     }
                 }
@@ -355,7 +355,7 @@ impl Tcb {
             match self.state {
                 State::Established | State::FinWait1 | State::FinWait2 => {
                     let end = seq + usize::from(syn) + payload.len();
-                    if self.orphan && !payload.is_empty() && end.gt(self.rcv_nxt) {
+                    if self.orphan() && !payload.is_empty() && end.gt(self.rcv_nxt) {
                         // Nobody will ever read this: abort (Linux's TCPAbortOnData).
                         env.count(Counter::TcpExtTCPAbortOnData);
                         self.close_with(env, None);
@@ -375,12 +375,12 @@ impl Tcb {
                 }
                 State::TimeWait if fin => {
                     // The peer's FIN again: our ACK was lost. ACK it and restart 2 MSL.
-                    self.ack_now = true;
+                    self.set_ack_now(true);
                     self.enter_time_wait(env);
                 }
                 _ => {
                     // Data or FIN after the peer's FIN: a retransmission; re-acknowledge.
-                    self.ack_now = true;
+                    self.set_ack_now(true);
                 }
             }
         }
@@ -397,15 +397,15 @@ impl Tcb {
             let ms = self.ts_now(now).wrapping_sub(ecr);
             if ms < 1 << 24 {
                 self.take_rtt_sample(Duration::from_millis(u64::from(ms)));
-                self.rtt_probe = None;
+                self.rtt_probe_sent = None;
                 return;
             }
         }
-        if let Some((end, sent)) = self.rtt_probe
-            && ack.ge(end)
+        if let Some(sent) = self.rtt_probe_sent
+            && ack.ge(self.rtt_probe_end)
         {
             self.take_rtt_sample(now.saturating_duration_since(sent));
-            self.rtt_probe = None;
+            self.rtt_probe_sent = None;
         }
     }
 
@@ -424,7 +424,7 @@ impl Tcb {
         if cwnd < self.cc.ssthresh() {
             flight.saturating_mul(2) >= cwnd
         } else {
-            flight + self.mss > cwnd
+            flight + self.mss() > cwnd
         }
     }
 
@@ -436,7 +436,7 @@ impl Tcb {
             (Some(stamp), Some((_, ecr))) if ecr != 0 => (ecr.wrapping_sub(stamp) as i32) < 0,
             _ => false,
         };
-        self.undo_ok &= original;
+        self.set_undo_ok(self.undo_ok() & original);
     }
 
     /// A timeout proved spurious (Eifel, RFC 3522): the data had arrived, only its ACKs were
@@ -447,12 +447,12 @@ impl Tcb {
             env.count(Counter::TcpExtTCPLossUndo);
             if self.sack_in_use() {
                 self.sb.unmark_lost();
-                self.in_loss = false;
+                self.set_in_loss(false);
             } else {
                 self.snd_nxt = self.snd_max;
             }
         }
-        self.undo_ok = false;
+        self.set_undo_ok(false);
         self.undo_stamp = None;
     }
 
@@ -468,7 +468,7 @@ impl Tcb {
         len: usize,
     ) -> bool {
         let now = env.now;
-        let window = usize::from(seg.window_len) << self.opts.snd_shift;
+        let window = u32::from(seg.window_len) << self.opts.snd_shift;
         let mut fin_acked = false;
         let prior_una = self.snd_una;
         let prior_pipe = self.pipe();
@@ -479,7 +479,7 @@ impl Tcb {
             let acked = seq_dist(ack, self.snd_una);
             let data = acked.min(self.send.len());
             acked_data = data;
-            fin_acked = self.fin_queued && !self.fin_acked && acked > data;
+            fin_acked = self.fin_queued() && !self.fin_acked() && acked > data;
             self.send.consume(data);
             self.send.rewind_if_empty();
             self.snd_una = ack;
@@ -487,7 +487,7 @@ impl Tcb {
                 self.snd_nxt = ack;
             }
             if fin_acked {
-                self.fin_acked = true;
+                self.set_fin_acked(true);
             }
             self.retries = 0;
             self.last_progress = now;
@@ -497,45 +497,45 @@ impl Tcb {
             self.sample_rtt(now, ack, &seg.options);
             if !css && self.cc.in_css() {
                 env.count(Counter::TcpExtTCPHystartDelayDetect);
-                let cwnd = self.cc.cwnd() / self.mss.max(1);
+                let cwnd = self.cc.cwnd() / self.mss().max(1);
                 env.counters
                     .add(Counter::TcpExtTCPHystartDelayCwnd, cwnd as u64);
             }
-            if self.rto_undo_pending {
+            if self.rto_undo_pending() {
                 // The first ACK after a timeout: Eifel decides whether it was spurious.
-                self.rto_undo_pending = false;
+                self.set_rto_undo_pending(false);
                 self.track_undo(&seg.options);
-                if self.undo_ok {
+                if self.undo_ok() {
                     self.undo_rto(env);
                 }
             }
             if sack {
                 // SACK recovery and window growth run below, with the SACK blocks.
-            } else if self.in_recovery {
+            } else if self.in_recovery() {
                 self.track_undo(&seg.options);
                 if ack.ge(self.recover) {
-                    self.in_recovery = false;
-                    self.cc.exit_fast_recovery(self.in_flight(), self.mss);
+                    self.set_in_recovery(false);
+                    self.cc.exit_fast_recovery(self.in_flight(), self.mss());
                     // Every hole was filled by an original transmission: the reduction was
                     // spurious (reordering, not loss); restore the window (RFC 9438 4.9).
-                    if self.undo_ok && self.cc.undo() {
+                    if self.undo_ok() && self.cc.undo() {
                         env.count(Counter::TcpExtTCPFullUndo);
                     }
                     self.undo_stamp = None;
-                    self.undo_ok = false;
+                    self.set_undo_ok(false);
                 } else {
-                    self.cc.recovery_partial_ack(data, self.mss);
-                    self.rtx_head = true;
+                    self.cc.recovery_partial_ack(data, self.mss());
+                    self.set_rtx_head(true);
                 }
             } else {
                 let limited = self.cwnd_limited(prior_flight);
-                self.cc.on_ack(now, data, self.mss, limited);
+                self.cc.on_ack(now, data, self.mss(), limited);
             }
             self.dup_acks = 0;
             self.expand_sndbuf(env.config);
             self.restart_rto(now);
             // Segments, as Linux counts them (here: the bytes acknowledged in MSS-sized units).
-            let segments = data.div_ceil(self.mss.max(1));
+            let segments = data.div_ceil(self.mss().max(1));
             env.counters
                 .add(Counter::TcpExtTCPDelivered, segments as u64);
             if self.send.is_empty() && self.timers.release.is_none() {
@@ -553,17 +553,17 @@ impl Tcb {
             && self.snd_max.gt(self.snd_una)
         {
             self.dup_acks += 1;
-            if self.in_recovery {
-                self.cc.recovery_dupack(self.mss);
+            if self.in_recovery() {
+                self.cc.recovery_dupack(self.mss());
             } else if self.dup_acks == 3 && ack.gt(self.recover) {
                 // RFC 6582 section 3.2 step 2: enter fast recovery.
-                self.in_recovery = true;
+                self.set_in_recovery(true);
                 self.recover = self.snd_max;
                 let flight = seq_dist(self.snd_max, self.snd_una);
-                self.cc.enter_fast_recovery(now, flight, self.mss);
+                self.cc.enter_fast_recovery(now, flight, self.mss());
                 self.undo_stamp = None;
-                self.undo_ok = self.opts.timestamps;
-                self.rtx_head = true;
+                self.set_undo_ok(self.opts.timestamps);
+                self.set_rtx_head(true);
                 env.count(Counter::TcpExtTCPRenoRecovery);
             }
         }
@@ -589,7 +589,7 @@ impl Tcb {
     /// short, or once outside request/response traffic, where the reply would carry it).
     /// Returns whether a segment is due (an ACK or a window update).
     pub(crate) fn on_read(&mut self, copied: usize) -> bool {
-        self.rcv_tuning.copied += copied as u64;
+        self.rcv_tuning.on_read(copied);
         // Idle for a second already (the release timer fired, or no data ever came): the
         // emptied buffer's memory goes back now.
         if self.recv.is_empty() && self.assembler.is_empty() {
@@ -603,11 +603,11 @@ impl Tcb {
             && self.recv.is_empty()
             && self.unacked_segs > 0
             && (self.ack_pushed & ACK_PUSHED2 != 0
-                || (self.ack_pushed & ACK_PUSHED != 0 && !self.pingpong))
+                || (self.ack_pushed & ACK_PUSHED != 0 && !self.pingpong()))
         {
-            self.ack_now = true;
+            self.set_ack_now(true);
         }
-        self.ack_now || self.window_update_due()
+        self.ack_now() || self.window_update_due()
     }
 
     /// What a read (or peek) returns when nothing is buffered: `Ok(0)` after the peer's FIN or
@@ -618,7 +618,7 @@ impl Tcb {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<io::Result<usize>> {
         use std::task::Poll;
-        if self.fin_received || self.read_shutdown {
+        if self.fin_received() || self.read_shutdown() {
             return Poll::Ready(Ok(0));
         }
         if let Some(e) = self.error.take() {
@@ -645,8 +645,8 @@ impl Tcb {
         fin: bool,
     ) {
         let (mut seq, mut data, mut fin) = (seq, payload, fin);
-        if self.fin_received {
-            self.ack_now = true;
+        if self.fin_received() {
+            self.set_ack_now(true);
             return;
         }
         if seq.lt(self.rcv_nxt) {
@@ -654,14 +654,13 @@ impl Tcb {
             if !data.is_empty() && self.opts.sack && env.config.tcp_dsack {
                 // Report the duplicate in a D-SACK block (RFC 2883): the peer learns that
                 // its retransmission was spurious.
-                let end = seq + dup.min(data.len());
-                self.dsack = Some((seq, end));
+                self.set_dsack(seq, dup.min(data.len()));
                 env.count(Counter::TcpExtTCPDSACKOldSent);
-                self.ack_now = true;
+                self.set_ack_now(true);
             }
             if dup > data.len() || (dup == data.len() && !fin) {
                 // Entirely old: ACK at once so the peer stops retransmitting.
-                self.ack_now = true;
+                self.set_ack_now(true);
                 self.quickacks = self.quickacks.max(2);
                 return;
             }
@@ -681,13 +680,13 @@ impl Tcb {
             });
             data = &data[..keep];
             fin = false;
-            self.ack_now = true;
+            self.set_ack_now(true);
         }
         if !data.is_empty() {
             let stored = self.recv.write_at(offset, data);
             if stored < data.len() {
                 fin = false;
-                self.ack_now = true;
+                self.set_ack_now(true);
                 if stored == 0 {
                     env.count(Counter::TcpExtTCPRcvQDrop);
                 }
@@ -701,7 +700,7 @@ impl Tcb {
             let at = seq + data.len();
             if at != self.rcv_nxt {
                 // A FIN ahead of missing data: say at once where the hole is.
-                self.ack_now = true;
+                self.set_ack_now(true);
             }
             self.fin_at = Some(at);
         }
@@ -713,7 +712,7 @@ impl Tcb {
         match self.assembler.add(offset, len) {
             Added::Refused => {
                 env.count(Counter::TcpExtTCPOFODrop);
-                self.ack_now = true;
+                self.set_ack_now(true);
             }
             Added::Stored {
                 in_order,
@@ -721,14 +720,14 @@ impl Tcb {
             } => {
                 if duplicate && offset > 0 && self.opts.sack && env.config.tcp_dsack {
                     // Out-of-order data we already held: a D-SACK for it (RFC 2883).
-                    self.dsack = Some((self.rcv_nxt + offset, self.rcv_nxt + offset + len));
+                    self.set_dsack(self.rcv_nxt + offset, len);
                     env.count(Counter::TcpExtTCPDSACKOfoSent);
                 }
                 if offset > 0 {
                     // Out of order: a duplicate ACK (with SACK blocks) at once, and quick
                     // ACKs until the hole is filled.
                     env.count(Counter::TcpExtTCPOFOQueue);
-                    self.ack_now = true;
+                    self.set_ack_now(true);
                     self.quickacks = QUICKACKS;
                 }
                 if in_order == 0 {
@@ -736,7 +735,7 @@ impl Tcb {
                 }
                 self.recv.commit(in_order);
                 self.rcv_nxt += in_order;
-                if len < self.rcv_mss {
+                if len < self.rcv_mss() {
                     // A short ("pushed") segment (Linux's `tcp_measure_rcv_mss`).
                     self.ack_pushed |= if self.ack_pushed & ACK_PUSHED != 0 {
                         ACK_PUSHED | ACK_PUSHED2
@@ -744,18 +743,19 @@ impl Tcb {
                         ACK_PUSHED
                     };
                 }
-                self.rcv_mss = self.rcv_mss.max(len.min(usize::from(self.adv_mss)));
+                let seen = u16::try_from(len).map_or(self.adv_mss, |len| len.min(self.adv_mss));
+                self.rcv_mss = self.rcv_mss.max(seen);
                 self.unacked_segs += 1;
                 self.last_data_recv = env.now;
                 self.timers.release = Some(env.now + RECV_RELEASE_IDLE);
                 if in_order > len || !self.assembler.is_empty() {
                     // Filled (part of) a hole: ACK at once (RFC 5681 section 4.2).
-                    self.ack_now = true;
+                    self.set_ack_now(true);
                 } else if self.quickacks > 0 {
                     self.quickacks -= 1;
-                    self.ack_now = true;
-                } else if seq_dist(self.rcv_nxt, self.rcv_wup) >= 2 * self.rcv_mss {
-                    self.ack_now = true;
+                    self.set_ack_now(true);
+                } else if seq_dist(self.rcv_nxt, self.rcv_wup) >= 2 * self.rcv_mss() {
+                    self.set_ack_now(true);
                 } else if self.timers.delack.is_none() {
                     self.timers.delack = Some(env.now + super::tcb::DELACK_MIN);
                 }
@@ -771,14 +771,14 @@ impl Tcb {
         }
         self.fin_at = None;
         self.rcv_nxt += 1;
-        self.fin_received = true;
+        self.set_fin_received(true);
         self.assembler.clear();
-        self.ack_now = true;
+        self.set_ack_now(true);
         self.timers.delack = None;
         self.wake_reader();
         match self.state {
             State::Established => self.set_state(env, State::CloseWait),
-            State::FinWait1 if self.fin_acked => self.enter_time_wait(env),
+            State::FinWait1 if self.fin_acked() => self.enter_time_wait(env),
             State::FinWait1 => self.set_state(env, State::Closing),
             State::FinWait2 => self.enter_time_wait(env),
             _ => {}
@@ -795,7 +795,7 @@ impl Tcb {
             linger: Some(env.now + len),
             ..Default::default()
         };
-        self.rtx_head = false;
+        self.set_rtx_head(false);
     }
 
     /// Arms the orphaned FIN_WAIT_2 timeout (`tcp_fin_timeout`).

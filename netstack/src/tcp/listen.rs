@@ -162,17 +162,17 @@ impl Listener {
             last_cookie: None,
             waker: None,
             inherited: Inherited {
-                nodelay: tcb.nodelay,
+                nodelay: tcb.nodelay(),
                 notsent_lowat: tcb.notsent_lowat,
-                keepalive: tcb.keepalive,
+                keepalive: tcb.keepalive(),
                 send_buffer: tcb.send.limit(),
                 recv_buffer: tcb.recv.limit(),
-                snd_locked: tcb.snd_locked,
-                rcv_locked: tcb.rcv_locked,
+                snd_locked: tcb.snd_locked(),
+                rcv_locked: tcb.rcv_locked(),
                 congestion: tcb.cc.algorithm(),
                 ttl: tcb.ttl,
             },
-            reuseaddr: tcb.reuseaddr,
+            reuseaddr: tcb.reuseaddr(),
             stats: ListenerStats::default(),
         }
     }

@@ -39,6 +39,7 @@ pub mod rtt;
 pub(crate) mod scoreboard;
 pub(crate) mod table;
 pub(crate) mod tcb;
+mod tcb_flags;
 mod timers;
 
 use core::fmt;

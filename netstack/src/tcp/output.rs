@@ -67,14 +67,14 @@ pub(crate) struct Segment {
 impl Tcb {
     /// The segment due now, if any.
     pub(crate) fn next_segment(&self, config: &StackConfig, now: Instant) -> Option<Segment> {
-        if self.rst_now {
+        if self.rst_now() {
             return Some(self.control(TcpFlags::RST, self.snd_max, Kind::Rst, now));
         }
         match self.state {
             State::Closed | State::Listen => None,
             State::SynSent => (self.snd_nxt == self.iss).then(|| self.syn(config, now)),
             State::SynReceived => {
-                (self.snd_nxt == self.iss || self.ack_now).then(|| self.syn(config, now))
+                (self.snd_nxt == self.iss || self.ack_now()).then(|| self.syn(config, now))
             }
             State::TimeWait => self.ack_segment(now),
             // Nothing left to send but ACKs and keepalive probes (a half-closed connection
@@ -114,8 +114,8 @@ impl Tcb {
             let room = if self.opts.timestamps { 3 } else { 4 };
             let mut blocks = SackBlocks::new();
             // A D-SACK block goes first (RFC 2883 section 4).
-            if let Some((start, end)) = self.dsack {
-                blocks.push(start, end);
+            if let Some((start, len)) = self.dsack {
+                blocks.push(start, start + len.get() as usize);
             }
             for (start, end) in self.assembler.recent_first().take(room - blocks.len()) {
                 blocks.push(self.rcv_nxt + start, self.rcv_nxt + end);
@@ -204,14 +204,15 @@ impl Tcb {
     }
 
     fn retransmit_head(&self, now: Instant) -> Option<Segment> {
-        if !self.rtx_head || self.snd_max == self.snd_una {
+        if !self.rtx_head() || self.snd_max == self.snd_una {
             return None;
         }
         // Only bytes sent before: never new data under the guise of a retransmission.
         let sent = seq_dist(self.snd_max, self.snd_una);
-        let mss = self.mss.saturating_sub(self.sack_option_len()).max(1);
+        let mss = self.mss().saturating_sub(self.sack_option_len()).max(1);
         let len = self.send.len().min(mss).min(sent);
-        let fin = self.fin_queued && !self.fin_acked && len == self.send.len() && self.fin_sent();
+        let fin =
+            self.fin_queued() && !self.fin_acked() && len == self.send.len() && self.fin_sent();
         if len == 0 && !fin {
             return None;
         }
@@ -236,9 +237,9 @@ impl Tcb {
             return None;
         }
         // One MSS of payload, and the FIN's sequence number if it follows.
-        let (start, len) = self.sb.next_lost_run(self.mss + 1)?;
+        let (start, len) = self.sb.next_lost_run(self.mss() + 1)?;
         let room = self.cc.cwnd().saturating_sub(self.sb.pipe());
-        if room < len.min(self.mss) {
+        if room < len.min(self.mss()) {
             return None;
         }
         self.range_segment(start, len, Kind::RetransmitLost, now)
@@ -247,12 +248,12 @@ impl Tcb {
     /// The tail loss probe: one new segment if the peer's window allows (the congestion
     /// window and Nagle do not hold a probe back), else the last segment sent, again.
     fn tail_probe(&self, now: Instant) -> Option<Segment> {
-        if !self.tlp_due {
+        if !self.tlp_due() {
             return None;
         }
         let offset = seq_dist(self.snd_nxt, self.snd_una);
-        let mss = self.mss.saturating_sub(self.sack_option_len()).max(1);
-        let room = self.snd_wnd.saturating_sub(offset);
+        let mss = self.mss().saturating_sub(self.sack_option_len()).max(1);
+        let room = self.snd_wnd().saturating_sub(offset);
         let len = self.send.len().saturating_sub(offset).min(mss).min(room);
         if len > 0 {
             let fin = self.fin_due_after(self.snd_nxt + len);
@@ -274,10 +275,10 @@ impl Tcb {
     ) -> Option<Segment> {
         let offset = seq_dist(start, self.snd_una);
         let avail = self.send.len().saturating_sub(offset);
-        let mss = self.mss.saturating_sub(self.sack_option_len()).max(1);
+        let mss = self.mss().saturating_sub(self.sack_option_len()).max(1);
         let payload = len.min(mss).min(avail);
-        let fin_covered = self.fin_queued
-            && !self.fin_acked
+        let fin_covered = self.fin_queued()
+            && !self.fin_acked()
             && payload == avail
             && len > payload
             && (self.fin_sent() || self.fin_due_after(start + payload));
@@ -300,7 +301,7 @@ impl Tcb {
 
     /// Whether a FIN may follow data ending at `end`: it is queued and `end` is its place.
     fn fin_due_after(&self, end: SeqNumber) -> bool {
-        self.fin_queued && !self.fin_acked && end == self.fin_seq()
+        self.fin_queued() && !self.fin_acked() && end == self.fin_seq()
     }
 
     fn data_segment(&self, now: Instant) -> Option<Segment> {
@@ -313,25 +314,28 @@ impl Tcb {
             // What the peer's window leaves, and what the congestion window leaves over the
             // bytes actually in flight (SACKed and lost bytes are not).
             let cwnd_room = self.cc.cwnd().saturating_sub(self.sb.pipe());
-            self.snd_wnd.saturating_sub(offset).min(cwnd_room)
+            self.snd_wnd().saturating_sub(offset).min(cwnd_room)
         } else {
-            self.snd_wnd.min(self.cc.cwnd()).saturating_sub(offset)
+            self.snd_wnd().min(self.cc.cwnd()).saturating_sub(offset)
         };
         // SACK blocks take room from the payload: the segment must stay within the MSS.
-        let mss = self.mss.saturating_sub(self.sack_option_len()).max(1);
+        let mss = self.mss().saturating_sub(self.sack_option_len()).max(1);
         let len = avail.min(mss).min(usable);
         let in_flight = offset > 0;
         // Bytes sent before and being resent after a timeout are not held back by Nagle.
         let resending = self.snd_nxt.lt(self.snd_max);
         let fin = self.fin_due()
-            || (self.fin_queued && !self.fin_acked && len > 0 && offset + len == self.send.len());
+            || (self.fin_queued()
+                && !self.fin_acked()
+                && len > 0
+                && offset + len == self.send.len());
         if len > 0 {
             if len < mss && !fin && !resending {
                 let all = len == avail;
-                if all && in_flight && !self.nodelay {
+                if all && in_flight && !self.nodelay() {
                     return None; // Nagle
                 }
-                if !all && in_flight && len < self.max_snd_wnd / 2 {
+                if !all && in_flight && len < self.max_snd_wnd() / 2 {
                     return None; // sender SWS avoidance
                 }
             }
@@ -353,12 +357,12 @@ impl Tcb {
     }
 
     fn probe_segment(&self, now: Instant) -> Option<Segment> {
-        self.probe_now
+        self.probe_now()
             .then(|| self.control(TcpFlags::empty(), self.snd_una - 1, Kind::Probe, now))
     }
 
     fn ack_segment(&self, now: Instant) -> Option<Segment> {
-        (self.ack_now || self.window_update_due())
+        (self.ack_now() || self.window_update_due())
             .then(|| self.control(TcpFlags::empty(), self.snd_max, Kind::Ack, now))
     }
 
@@ -369,7 +373,7 @@ impl Tcb {
         if !matches!(
             self.state,
             State::Established | State::FinWait1 | State::FinWait2
-        ) || self.fin_received
+        ) || self.fin_received()
         {
             return false;
         }
@@ -385,7 +389,7 @@ impl Tcb {
         let idle = env.now.saturating_duration_since(self.last_data_sent);
         let restart = env.config.tcp_slow_start_after_idle && idle > self.rtt.rto();
         self.cc
-            .restart_after_idle(idle, restart, env.config.tcp_init_cwnd, self.mss);
+            .restart_after_idle(idle, restart, env.config.tcp_init_cwnd, self.mss());
     }
 
     /// Records that `seg` left: sequence numbers advance, timers start, owed ACKs are paid.
@@ -399,15 +403,15 @@ impl Tcb {
                 self.rcv_adv = edge;
             }
             self.rcv_wup = self.rcv_nxt;
-            self.ack_now = false;
+            self.set_ack_now(false);
             self.unacked_segs = 0;
             self.timers.delack = None;
-            if field == 0 && !self.zero_window_sent {
+            if field == 0 && !self.zero_window_sent() {
                 env.count(Counter::TcpExtTCPToZeroWindowAdv);
-            } else if field != 0 && self.zero_window_sent {
+            } else if field != 0 && self.zero_window_sent() {
                 env.count(Counter::TcpExtTCPFromZeroWindowAdv);
             }
-            self.zero_window_sent = field == 0;
+            self.set_zero_window_sent(field == 0);
         }
         let len = repr.segment_len();
         let end = repr.seq_number + len;
@@ -415,13 +419,13 @@ impl Tcb {
         if retransmission {
             env.count(Counter::TcpRetransSegs);
             // Karn: an RTT measured across a retransmission is ambiguous.
-            self.rtt_probe = None;
+            self.rtt_probe_sent = None;
             if self.undo_stamp.is_none()
-                && (self.in_recovery || self.in_loss || self.rto_undo_pending)
+                && (self.in_recovery() || self.in_loss() || self.rto_undo_pending())
             {
                 self.undo_stamp = repr.options.timestamps.map(|(tsval, _)| tsval);
             }
-            if self.undo_marker.is_some() && (self.in_recovery || self.in_loss) {
+            if self.undo_marker.is_some() && (self.in_recovery() || self.in_loss()) {
                 self.undo_retrans += 1;
             }
         } else {
@@ -438,32 +442,31 @@ impl Tcb {
         {
             // A reply soon after data arrived: request/response traffic (Linux's
             // `tcp_event_data_sent` entering pingpong mode).
-            self.pingpong = true;
+            self.set_pingpong(true);
         }
         let carries = matches!(
             seg.kind,
             Kind::Data | Kind::RetransmitHead | Kind::RetransmitLost | Kind::TailProbe
         );
-        if carries && len > 0 {
-            if self.sack_in_use() {
-                self.sb.on_sent(repr.seq_number, len, now);
-            }
-            if self.in_recovery {
-                self.prr_out += len;
+        if carries && len > 0 && self.sack_in_use() {
+            self.sb.on_sent(repr.seq_number, len, now);
+            if self.in_recovery() {
+                // Counted for PRR, which only a SACK recovery uses.
+                self.sb.prr_mut().out += len;
             }
         }
         match seg.kind {
             Kind::Rst => {
-                self.rst_now = false;
+                self.set_rst_now(false);
                 env.count(Counter::TcpOutRsts);
             }
-            Kind::Probe => self.probe_now = false,
+            Kind::Probe => self.set_probe_now(false),
             Kind::Ack => {}
             Kind::RetransmitHead | Kind::RetransmitLost => {
-                self.rtx_head = false;
-                if self.in_recovery {
+                self.set_rtx_head(false);
+                if self.in_recovery() {
                     env.count(Counter::TcpExtTCPFastRetrans);
-                } else if self.in_loss {
+                } else if self.in_loss() {
                     env.count(Counter::TcpExtTCPSlowStartRetrans);
                 }
                 if repr.payload_len > 0 {
@@ -472,8 +475,8 @@ impl Tcb {
                 self.arm_rto_if_idle(now);
             }
             Kind::TailProbe => {
-                self.tlp_due = false;
-                self.tlp_retrans = retransmission;
+                self.set_tlp_due(false);
+                self.set_tlp_retrans(retransmission);
                 self.last_data_sent = now;
                 if end.gt(self.snd_max) {
                     self.snd_max = end;
@@ -503,8 +506,9 @@ impl Tcb {
                     self.snd_nxt = end;
                     if end.gt(self.snd_max) {
                         self.snd_max = end;
-                        if self.rtt_probe.is_none() && self.retries == 0 {
-                            self.rtt_probe = Some((end, now));
+                        if self.rtt_probe_sent.is_none() && self.retries == 0 {
+                            self.rtt_probe_sent = Some(now);
+                            self.rtt_probe_end = end;
                         }
                     }
                     self.arm_rto_if_idle(now);

@@ -24,7 +24,7 @@ use crate::time::{Instant, OptDuration};
 use crate::wire::SeqNumber;
 
 /// D-SACK rounds a widened reordering window persists for (`RACK.reo_wnd_persist`).
-const REO_WND_PERSIST: u32 = 16;
+const REO_WND_PERSIST: u8 = 16;
 
 /// A connection's RACK state.
 #[derive(Debug, Clone, Default)]
@@ -40,7 +40,7 @@ pub(crate) struct Rack {
     /// `RACK.reo_wnd_mult` (0 until the first D-SACK widens it: the multiplier is then 1 + n).
     reo_wnd_extra: u32,
     /// `RACK.reo_wnd_persist`.
-    reo_wnd_persist: u32,
+    reo_wnd_persist: u8,
     /// `RACK.dsack_round`: the sequence number the round that last widened the window ends at.
     dsack_round: Option<SeqNumber>,
 }
@@ -126,6 +126,10 @@ impl Rack {
         let Some((rack_xmit, rack_end)) = self.newest else {
             return found;
         };
+        if sb.is_empty() {
+            // Nothing outstanding (the common case after an ACK of everything): no walk.
+            return found;
+        }
         let mut k = 0;
         while let Some(s) = sb.get(k).copied() {
             k += 1;

@@ -27,7 +27,7 @@
 
 use std::time::Duration;
 
-use super::scoreboard::Delivery;
+use super::scoreboard::{Delivery, Prr};
 use super::seq_dist;
 use super::tcb::{Env, Tcb};
 use crate::config::StackConfig;
@@ -79,7 +79,7 @@ impl Tcb {
         if d.dsack {
             self.on_dsack(env, blocks.as_slice()[0]);
         }
-        if advanced && self.in_recovery {
+        if advanced && self.in_recovery() {
             // Eifel: every ACK of the recovery must echo a TSval older than its first
             // retransmission for the recovery to count as spurious.
             self.track_undo(&seg.options);
@@ -94,22 +94,22 @@ impl Tcb {
         self.tlp_on_ack(env, &d, advanced);
         self.rack_mark_lost(now);
         let delivered = (d.acked + d.sacked).saturating_sub(d.acked_sacked);
-        if (self.in_recovery || self.in_loss) && self.snd_una.ge(self.recover) {
+        if (self.in_recovery() || self.in_loss()) && self.snd_una.ge(self.recover) {
             self.end_recovery(env);
         }
-        if self.in_recovery {
+        if self.in_recovery() {
             self.prr(delivered);
-        } else if !self.in_loss && self.sb.lost_bytes() > 0 {
+        } else if !self.in_loss() && self.sb.lost_bytes() > 0 {
             self.start_recovery(env);
             self.prr(delivered);
         } else if acked > 0 {
             let limited = self.cwnd_limited(prior_pipe);
-            self.cc.on_ack(now, acked, self.mss, limited);
+            self.cc.on_ack(now, acked, self.mss(), limited);
         }
         if acked > 0 && self.sb.head_sacked() {
             // The peer acknowledged up to a segment it had SACKed, but not that segment: it
             // may have dropped what it SACKed. Retransmit soon rather than wait a full RTO.
-            let srtt = self.rtt.srtt().unwrap_or(self.rtt.rto());
+            let srtt = self.rtt.srtt().unwrap_or_else(|| self.rtt.rto());
             self.timers.rto = Some(now + (srtt / 2).max(RENEGING_MIN));
         }
         self.arm_tlp(now, env.config);
@@ -119,7 +119,7 @@ impl Tcb {
     /// `tcp_is_sackblock_valid`): properly ordered, not beyond `snd_max`, and not older than
     /// the largest window the peer offered (a D-SACK may reach below `snd_una`).
     fn valid_sack_blocks(&self, blocks: &SackBlocks) -> SackBlocks {
-        let oldest = self.snd_una - self.max_snd_wnd.min(1 << 30);
+        let oldest = self.snd_una - self.max_snd_wnd().min(1 << 30);
         let mut valid = SackBlocks::new();
         for &(s, e) in blocks.as_slice() {
             if s.lt(e) && e.le(self.snd_max) && s.ge(oldest) {
@@ -146,13 +146,13 @@ impl Tcb {
             && end.gt(marker)
         {
             self.undo_retrans -= 1;
-            if self.undo_retrans == 0 && !self.in_loss {
+            if self.undo_retrans == 0 && !self.in_loss() {
                 self.undo_marker = None;
                 if self.cc.undo() {
                     env.count(Counter::TcpExtTCPDSACKUndo);
                     self.sb.unmark_lost();
-                    if self.in_recovery {
-                        self.in_recovery = false;
+                    if self.in_recovery() {
+                        self.set_in_recovery(false);
                         self.rack.on_recovery_end();
                     }
                 }
@@ -162,11 +162,11 @@ impl Tcb {
 
     /// RACK detection now; arms the reordering timer for what is not overdue yet.
     pub(crate) fn rack_mark_lost(&mut self, now: Instant) -> usize {
-        let srtt = self.rtt.srtt().unwrap_or(self.rtt.rto());
-        let dupthresh = self.sb.sacked_bytes() >= 3 * self.mss;
+        let srtt = self.rtt.srtt().unwrap_or_else(|| self.rtt.rto());
+        let dupthresh = self.sb.sacked_bytes() >= 3 * self.mss();
         let reo = self
             .rack
-            .reo_wnd(srtt, self.in_recovery || self.in_loss, dupthresh);
+            .reo_wnd(srtt, self.in_recovery() || self.in_loss(), dupthresh);
         let found = self.rack.detect_loss(&mut self.sb, now, reo);
         self.timers.reorder = found.timer;
         found.lost
@@ -178,7 +178,7 @@ impl Tcb {
         if !self.sack_in_use() || self.sb.is_empty() {
             return;
         }
-        if self.rack_mark_lost(env.now) > 0 && !self.in_recovery && !self.in_loss {
+        if self.rack_mark_lost(env.now) > 0 && !self.in_recovery() && !self.in_loss() {
             self.start_recovery(env);
             self.prr(0);
         }
@@ -186,19 +186,21 @@ impl Tcb {
 
     /// Fast recovery begins (Linux's `tcp_enter_recovery` with `tcp_init_cwnd_reduction`).
     fn start_recovery(&mut self, env: &mut Env<'_>) {
-        self.in_recovery = true;
+        self.set_in_recovery(true);
         self.recover = self.snd_max;
         // RFC 5681's FlightSize (sent and not cumulatively acknowledged) is also PRR's
         // RecoverFS.
         let flight = seq_dist(self.snd_max, self.snd_una);
-        self.cc.on_congestion(env.now, flight, self.mss);
-        self.prr_delivered = 0;
-        self.prr_out = 0;
-        self.recover_fs = flight.max(1);
+        self.cc.on_congestion(env.now, flight, self.mss());
+        *self.sb.prr_mut() = Prr {
+            delivered: 0,
+            out: 0,
+            recover_fs: flight.max(1),
+        };
         self.undo_marker = Some(self.snd_una);
         self.undo_retrans = 0;
         self.undo_stamp = None;
-        self.undo_ok = self.opts.timestamps;
+        self.set_undo_ok(self.opts.timestamps);
         self.tlp_high_seq = None;
         self.timers.tlp = None;
         env.count(Counter::TcpExtTCPSackRecovery);
@@ -207,49 +209,46 @@ impl Tcb {
     /// `snd_una` passed the recovery point: the window settles at the threshold (PRR's end),
     /// unless timestamps show the recovery was spurious.
     fn end_recovery(&mut self, env: &mut Env<'_>) {
-        if self.in_recovery {
+        if self.in_recovery() {
             let ssthresh = self.cc.ssthresh();
-            self.cc.set_cwnd(ssthresh.max(self.mss));
+            self.cc.set_cwnd(ssthresh.max(self.mss()));
             // Linux's `tcp_try_undo_recovery`: spurious if timestamps say so, or if D-SACKs
             // already accounted for every retransmission.
-            let spurious = self.undo_ok || (self.undo_marker.is_some() && self.undo_retrans == 0);
+            let spurious = self.undo_ok() || (self.undo_marker.is_some() && self.undo_retrans == 0);
             if spurious && self.cc.undo() {
                 env.count(Counter::TcpExtTCPFullUndo);
                 self.undo_marker = None;
             }
             self.rack.on_recovery_end();
         }
-        self.in_recovery = false;
-        self.in_loss = false;
+        self.set_in_recovery(false);
+        self.set_in_loss(false);
         self.undo_stamp = None;
-        self.undo_ok = false;
+        self.set_undo_ok(false);
     }
 
     /// RFC 6937 section 3.1: the window for this ACK, which delivered `delivered` bytes.
     fn prr(&mut self, delivered: usize) {
-        self.prr_delivered += delivered;
+        self.sb.prr_mut().delivered += delivered;
+        let prr = self.sb.prr();
         let pipe = self.sb.pipe();
         let ssthresh = self.cc.ssthresh();
-        let mss = self.mss;
+        let mss = self.mss();
         let sndcnt = if pipe > ssthresh {
             // Proportional: send in the ratio ssthresh / RecoverFS to what was delivered.
             let due =
-                (self.prr_delivered as u128 * ssthresh as u128).div_ceil(self.recover_fs as u128);
+                (prr.delivered as u128 * ssthresh as u128).div_ceil(prr.recover_fs.max(1) as u128);
             usize::try_from(due)
                 .unwrap_or(usize::MAX)
-                .saturating_sub(self.prr_out)
+                .saturating_sub(prr.out)
         } else {
             // Slow-start reduction bound: grow back toward ssthresh, at most one segment more
             // than delivered.
-            let limit = self
-                .prr_delivered
-                .saturating_sub(self.prr_out)
-                .max(delivered)
-                + mss;
+            let limit = prr.delivered.saturating_sub(prr.out).max(delivered) + mss;
             (ssthresh - pipe).min(limit)
         };
         // The retransmission that starts recovery always goes (Linux forces one segment).
-        let sndcnt = if self.prr_out == 0 {
+        let sndcnt = if prr.out == 0 {
             sndcnt.max(mss)
         } else {
             sndcnt
@@ -266,8 +265,8 @@ impl Tcb {
             env.count(Counter::TcpExtTCPSACKReneging);
         }
         self.sb.mark_all_lost(reneged);
-        self.in_recovery = false;
-        self.in_loss = true;
+        self.set_in_recovery(false);
+        self.set_in_loss(true);
         self.recover = self.snd_max;
         self.tlp_high_seq = None;
         self.timers.tlp = None;
@@ -285,8 +284,8 @@ impl Tcb {
         self.timers.tlp = None;
         if config.tcp_early_retrans < 3
             || !self.sack_in_use()
-            || self.in_recovery
-            || self.in_loss
+            || self.in_recovery()
+            || self.in_loss()
             || self.snd_max == self.snd_una
             || !self.state.is_synchronized()
         {
@@ -295,7 +294,7 @@ impl Tcb {
         let Some(srtt) = self.rtt.srtt() else {
             return;
         };
-        let slack = if seq_dist(self.snd_max, self.snd_una) <= self.mss {
+        let slack = if seq_dist(self.snd_max, self.snd_una) <= self.mss() {
             TLP_DELAYED_ACK
         } else {
             TLP_SLACK
@@ -310,13 +309,13 @@ impl Tcb {
     pub(crate) fn on_tlp_timer(&mut self, env: &mut Env<'_>) {
         if self.tlp_high_seq.is_some()
             || !self.sack_in_use()
-            || self.in_recovery
-            || self.in_loss
+            || self.in_recovery()
+            || self.in_loss()
             || self.snd_max == self.snd_una
         {
             return;
         }
-        self.tlp_due = true;
+        self.set_tlp_due(true);
         env.count(Counter::TcpExtTCPLossProbes);
         // The probe replaces a timeout due now; it re-arms the timer when it leaves.
         self.timers.rto = Some(env.now + self.rtt.rto());
@@ -332,7 +331,7 @@ impl Tcb {
         if self.snd_una.lt(high) {
             return;
         }
-        if !self.tlp_retrans || d.dsack {
+        if !self.tlp_retrans() || d.dsack {
             // New data probed, or the peer got the probe twice: no loss.
             self.tlp_high_seq = None;
         } else if self.snd_una.gt(high) {
@@ -340,8 +339,8 @@ impl Tcb {
             // probe repaired it. Reduce once, as for any loss.
             self.tlp_high_seq = None;
             let flight = seq_dist(self.snd_max, self.snd_una);
-            let ssthresh = self.cc.on_congestion(env.now, flight, self.mss);
-            self.cc.set_cwnd(ssthresh.max(self.mss));
+            let ssthresh = self.cc.on_congestion(env.now, flight, self.mss());
+            self.cc.set_cwnd(ssthresh.max(self.mss()));
             env.count(Counter::TcpExtTCPLossProbeRecovery);
         } else if !advanced && d.sacked == 0 {
             // A pure duplicate ACK: the original and the probe both arrived.

@@ -19,31 +19,39 @@
 /// write asks for its own size at once, and doubling makes later growth rare.
 const MIN_ALLOC: usize = 512;
 
+/// The largest limit: 4 GiB less one byte, so positions fit 32 bits (Linux's buffer sizes are
+/// `int`s, half that). Larger limits are kept as this.
+pub const MAX_LIMIT: usize = u32::MAX as usize;
+
 /// A bounded ring of bytes.
+///
+/// 32 bytes: positions are 32-bit (the limit is at most [`MAX_LIMIT`]), since every
+/// connection carries two rings.
 #[derive(Debug, Default)]
 pub struct Ring {
     storage: Box<[u8]>,
     /// Index of the first queued byte in `storage`.
-    head: usize,
+    head: u32,
     /// Number of queued (committed) bytes.
-    len: usize,
+    len: u32,
     limit: usize,
 }
 
 impl Ring {
-    /// An empty ring that will hold at most `limit` bytes. Allocates nothing.
+    /// An empty ring that will hold at most `limit` bytes (at most [`MAX_LIMIT`]). Allocates
+    /// nothing.
     pub fn new(limit: usize) -> Ring {
         Ring {
             storage: Box::default(),
             head: 0,
             len: 0,
-            limit,
+            limit: limit.min(MAX_LIMIT),
         }
     }
 
     /// Queued bytes.
     pub fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
 
     /// Whether nothing is queued.
@@ -58,7 +66,7 @@ impl Ring {
 
     /// Room left under the limit.
     pub fn free(&self) -> usize {
-        self.limit.saturating_sub(self.len)
+        self.limit.saturating_sub(self.len())
     }
 
     /// Bytes of memory the ring holds now (like `ss -m`'s allocation figures).
@@ -66,9 +74,10 @@ impl Ring {
         self.storage.len()
     }
 
-    /// Changes the limit. Bytes already queued are kept even if above a smaller limit.
+    /// Changes the limit (at most [`MAX_LIMIT`]). Bytes already queued are kept even if above
+    /// a smaller limit.
     pub fn set_limit(&mut self, limit: usize) {
-        self.limit = limit;
+        self.limit = limit.min(MAX_LIMIT);
     }
 
     /// Frees the storage if nothing is queued.
@@ -109,13 +118,15 @@ impl Ring {
         let mut grown = std::mem::take(&mut self.storage).into_vec();
         grown.reserve_exact(target - cap);
         grown.resize(target, 0);
-        let (head, tail) = (self.head, cap - self.head);
+        let head = self.head as usize;
+        let tail = cap - head;
         if head > 0 {
             if head <= tail && head <= target - cap {
                 grown.copy_within(0..head, cap);
             } else {
                 grown.copy_within(head..cap, target - tail);
-                self.head = target - tail;
+                // Below the storage's length, which the limit bounds.
+                self.head = (target - tail) as u32;
             }
         }
         self.storage = grown.into_boxed_slice();
@@ -136,15 +147,16 @@ impl Ring {
     /// readable with [`Ring::commit`]). Writes are clipped to the limit; returns how many bytes
     /// of `data` were stored.
     pub fn write_at(&mut self, offset: usize, data: &[u8]) -> usize {
-        let start = self.len + offset;
-        let end = (start + data.len()).min(self.limit.max(self.len));
+        let len = self.len();
+        let start = len + offset;
+        let end = (start + data.len()).min(self.limit.max(len));
         if end <= start {
             return 0;
         }
         let n = end - start;
         self.reserve(end);
         let cap = self.storage.len();
-        let at = (self.head + start) % cap;
+        let at = (self.head as usize + start) % cap;
         let first = n.min(cap - at);
         self.storage[at..at + first].copy_from_slice(&data[..first]);
         self.storage[..n - first].copy_from_slice(&data[first..n]);
@@ -153,18 +165,21 @@ impl Ring {
 
     /// Makes `n` bytes written with [`Ring::write_at`] at offset 0 readable.
     pub fn commit(&mut self, n: usize) {
-        debug_assert!(self.len + n <= self.storage.len());
-        self.len += n.min(self.storage.len() - self.len);
+        let len = self.len();
+        debug_assert!(len + n <= self.storage.len());
+        // At most the storage's length, which the limit bounds.
+        self.len = (len + n.min(self.storage.len() - len)) as u32;
     }
 
     /// Copies queued bytes starting `offset` bytes from the front into `out`; returns how many.
     pub fn read_at(&self, offset: usize, out: &mut [u8]) -> usize {
-        if offset >= self.len {
+        let len = self.len();
+        if offset >= len {
             return 0;
         }
-        let n = out.len().min(self.len - offset);
+        let n = out.len().min(len - offset);
         let cap = self.storage.len();
-        let at = (self.head + offset) % cap;
+        let at = (self.head as usize + offset) % cap;
         let first = n.min(cap - at);
         out[..first].copy_from_slice(&self.storage[at..at + first]);
         out[first..n].copy_from_slice(&self.storage[..n - first]);
@@ -173,14 +188,14 @@ impl Ring {
 
     /// Drops `n` bytes from the front (acknowledged or read).
     pub fn consume(&mut self, n: usize) {
-        let n = n.min(self.len);
+        let n = n.min(self.len());
         if n == 0 {
             return;
         }
         // The head moves even when the ring empties: bytes written past the end (out of order)
         // stay where they are relative to it.
-        self.head = (self.head + n) % self.storage.len();
-        self.len -= n;
+        self.head = ((self.head as usize + n) % self.storage.len()) as u32;
+        self.len -= n as u32;
     }
 
     /// Copies up to `out.len()` bytes from the front into `out` and drops them; returns how many.
@@ -354,5 +369,21 @@ mod tests {
                 assert!(tail.iter().all(|&b| b == 0xee), "limit {limit} head {head}");
             }
         }
+    }
+
+    #[test]
+    fn limits_are_clamped_to_what_32_bit_positions_reach() {
+        let mut r = Ring::new(usize::MAX);
+        assert_eq!(r.limit(), MAX_LIMIT);
+        r.set_limit(MAX_LIMIT + 1);
+        assert_eq!(r.limit(), MAX_LIMIT);
+        r.set_limit(4096);
+        assert_eq!(r.limit(), 4096);
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_ring_is_four_words() {
+        assert_eq!(size_of::<Ring>(), 32);
     }
 }

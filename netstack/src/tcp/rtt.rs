@@ -21,29 +21,44 @@ pub const INITIAL_RTO: Duration = Duration::from_secs(1);
 /// RTT statistics and the retransmission timeout of one connection.
 ///
 /// Kept in nanoseconds as `u64`s (the optional ones as [`OptDuration`]), half the size of
-/// `Duration`s: every connection carries one.
+/// `Duration`s, and the bounds in microseconds as `u32`s: every connection carries one.
 #[derive(Debug, Clone)]
 pub struct RttEstimator {
     srtt: OptDuration,
     rttvar: u64,
     /// The smallest RTT seen (used by congestion control and RACK).
     min_rtt: OptDuration,
-    rto_min: u64,
-    rto_max: u64,
+    /// `tcp_rto_min_us`.
+    rto_min_us: u32,
+    /// `tcp_rto_max_ms` in microseconds, at least `rto_min_us`.
+    rto_max_us: u32,
     backoff: u8,
 }
 
 impl RttEstimator {
-    /// An estimator with the given RTO bounds.
+    /// An estimator with the given RTO bounds, counted in whole microseconds up to
+    /// `u32::MAX` of them (71 minutes: Linux allows `tcp_rto_max_ms` up to 2 minutes). A
+    /// maximum below the minimum is the minimum.
     pub fn new(rto_min: Duration, rto_max: Duration) -> RttEstimator {
+        let micros = |d: Duration| u32::try_from(d.as_micros()).unwrap_or(u32::MAX);
         RttEstimator {
             srtt: OptDuration::NONE,
             rttvar: 0,
             min_rtt: OptDuration::NONE,
-            rto_min: nanos_of(rto_min),
-            rto_max: nanos_of(rto_max.max(rto_min)),
+            rto_min_us: micros(rto_min),
+            rto_max_us: micros(rto_max.max(rto_min)),
             backoff: 0,
         }
+    }
+
+    /// The lower bound of the RTO, in nanoseconds.
+    fn rto_min_nanos(&self) -> u64 {
+        u64::from(self.rto_min_us) * 1_000
+    }
+
+    /// The upper bound of the RTO, in nanoseconds.
+    fn rto_max_nanos(&self) -> u64 {
+        u64::from(self.rto_max_us) * 1_000
     }
 
     /// Feeds one RTT measurement and clears the backoff.
@@ -91,7 +106,7 @@ impl RttEstimator {
                 srtt.saturating_add(var)
             }
         };
-        rto.clamp(self.rto_min, self.rto_max)
+        rto.clamp(self.rto_min_nanos(), self.rto_max_nanos())
     }
 
     /// The RTO without backoff.
@@ -105,9 +120,9 @@ impl RttEstimator {
         let shift = u32::from(self.backoff);
         let backed_off = match base.checked_shl(shift) {
             Some(v) if v >> shift == base => v,
-            _ => self.rto_max,
+            _ => self.rto_max_nanos(),
         };
-        Duration::from_nanos(backed_off.min(self.rto_max))
+        Duration::from_nanos(backed_off.min(self.rto_max_nanos()))
     }
 
     /// Records a timer expiry: the next RTO is doubled.
@@ -117,7 +132,7 @@ impl RttEstimator {
 
     /// The upper bound of the RTO.
     pub fn rto_max(&self) -> Duration {
-        Duration::from_nanos(self.rto_max)
+        Duration::from_nanos(self.rto_max_nanos())
     }
 
     /// How many times the timer has backed off since the last sample.
@@ -169,6 +184,18 @@ mod tests {
         let mut slow = linux();
         slow.sample(ms(100_000));
         assert_eq!(slow.rto(), ms(120_000), "never above tcp_rto_max");
+    }
+
+    #[test]
+    fn a_maximum_below_the_minimum_is_the_minimum() {
+        let mut e = RttEstimator::new(Duration::from_micros(2_500_500), ms(1_000));
+        assert_eq!(e.rto_max(), Duration::from_micros(2_500_500));
+        e.sample(ms(10));
+        assert_eq!(e.rto(), Duration::from_micros(2_500_500));
+        e.back_off();
+        assert_eq!(e.rto(), Duration::from_micros(2_500_500));
+        let huge = RttEstimator::new(ms(200), Duration::from_secs(u64::MAX));
+        assert_eq!(huge.rto_max(), Duration::from_micros(u64::from(u32::MAX)));
     }
 
     #[test]

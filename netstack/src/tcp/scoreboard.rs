@@ -12,6 +12,12 @@
 //! Records are split at SACK block edges and at retransmission boundaries; a cumulative ACK
 //! inside a record trims it. Everything is in sequence order and contiguous from `snd_una`.
 //!
+//! The records live in a box made by the first send and given back once everything is
+//! acknowledged and the connection's idle timer fires (`timers.rs`): an idle connection carries
+//! one pointer here, and the byte counts (32 bits each), which stay inline because every ACK
+//! and every segment sent reads them. Proportional rate reduction's counters (`recovery.rs`)
+//! share the box, since a recovery only runs while segments are outstanding.
+//!
 //! SACK blocks are checked by the caller against the sequence space already; a block reaching
 //! below the cumulative ACK or inside the one after it is a D-SACK (RFC 2883 section 4, Linux's
 //! `tcp_check_dsack`): it reports a duplicate, not new data.
@@ -78,18 +84,50 @@ impl Delivery {
     }
 }
 
-/// The scoreboard of one connection.
+/// Proportional rate reduction's counters for the current recovery (RFC 6937 section 3):
+/// bytes delivered and sent since it began, and the flight size then (`RecoverFS`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Prr {
+    /// `prr_delivered`.
+    pub delivered: usize,
+    /// `prr_out`.
+    pub out: usize,
+    /// `RecoverFS`.
+    pub recover_fs: usize,
+}
+
+/// The scoreboard of one connection: its records live in a box that exists only while
+/// something is outstanding (and until the connection's idle timer gives it back), so an
+/// idle connection carries one pointer and the (zero) byte counts, which stay inline because
+/// every ACK and every segment sent reads them.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Scoreboard {
-    segs: VecDeque<Sent>,
-    total: usize,
-    sacked: usize,
-    lost: usize,
-    retrans: usize,
+    counts: Counts,
+    flight: Option<Box<Flight>>,
+}
+
+/// Bytes the records cover, by what is known of them (32 bits: the records span less than
+/// 2^31 sequence numbers).
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    total: u32,
+    sacked: u32,
+    lost: u32,
+    retrans: u32,
     /// Bytes both lost and retransmitted since (so `lost - lost_retrans` are still to resend).
-    lost_retrans: usize,
-    /// One past the highest sequence number ever SACKed.
+    lost_retrans: u32,
+}
+
+/// The records of what is outstanding.
+#[derive(Debug, Clone, Default)]
+struct Flight {
+    segs: VecDeque<Sent>,
+    /// One past the highest sequence number SACKed. Forgotten with the records once
+    /// everything is acknowledged: whatever is sent later ends above it, so it can no longer
+    /// show reordering.
     highest_sacked: Option<SeqNumber>,
+    /// The recovery's PRR counters (a recovery only runs while segments are outstanding).
+    prr: Prr,
 }
 
 impl Scoreboard {
@@ -103,52 +141,86 @@ impl Scoreboard {
         *self = Scoreboard::default();
     }
 
+    /// Gives the records' memory back if nothing is outstanding (the caller makes sure no
+    /// recovery is running, whose PRR counters live there too).
+    pub fn release_if_empty(&mut self) {
+        if self.is_empty() {
+            self.flight = None;
+        }
+    }
+
+    /// Heap memory the records hold, bytes.
+    pub fn allocated(&self) -> usize {
+        self.flight.as_ref().map_or(0, |f| {
+            size_of::<Flight>() + f.segs.capacity() * size_of::<Sent>()
+        })
+    }
+
+    /// The records, allocated on first use.
+    fn flight_mut(&mut self) -> &mut Flight {
+        self.flight.get_or_insert_with(Box::default)
+    }
+
+    /// The current recovery's PRR counters (allocating the records' box if need be).
+    pub fn prr_mut(&mut self) -> &mut Prr {
+        &mut self.flight_mut().prr
+    }
+
+    /// The current recovery's PRR counters (all zero before any).
+    pub fn prr(&self) -> Prr {
+        self.flight.as_ref().map(|f| f.prr).unwrap_or_default()
+    }
+
     /// Nothing outstanding.
     pub fn is_empty(&self) -> bool {
-        self.segs.is_empty()
+        self.flight.as_ref().is_none_or(|f| f.segs.is_empty())
     }
 
     /// Bytes outstanding.
     #[cfg(test)]
     pub fn outstanding(&self) -> usize {
-        self.total
+        self.counts.total as usize
     }
 
     /// Bytes SACKed.
     pub fn sacked_bytes(&self) -> usize {
-        self.sacked
+        self.counts.sacked as usize
     }
 
     /// Bytes marked lost (retransmitted or not).
     pub fn lost_bytes(&self) -> usize {
-        self.lost
+        self.counts.lost as usize
     }
 
     /// Bytes in flight: outstanding, less SACKed and lost, plus retransmitted.
     pub fn pipe(&self) -> usize {
-        (self.total + self.retrans).saturating_sub(self.sacked + self.lost)
+        let c = &self.counts;
+        (c.total as usize + c.retrans as usize).saturating_sub(c.sacked as usize + c.lost as usize)
     }
 
     /// One past the highest sequence number SACKed, if any.
     #[cfg(test)]
     pub fn highest_sacked(&self) -> Option<SeqNumber> {
-        self.highest_sacked
+        self.flight.as_ref().and_then(|f| f.highest_sacked)
     }
 
     /// Whether the first outstanding segment is SACKed: the peer acknowledged up to it but not
     /// it, so it dropped what it had SACKed (reneging, RFC 2018 section 8).
     pub fn head_sacked(&self) -> bool {
-        self.segs.front().is_some_and(|s| s.sacked)
+        self.flight
+            .as_ref()
+            .and_then(|f| f.segs.front())
+            .is_some_and(|s| s.sacked)
     }
 
     /// The segments, in sequence order.
     pub fn iter(&self) -> impl Iterator<Item = &Sent> {
-        self.segs.iter()
+        self.flight.iter().flat_map(|f| f.segs.iter())
     }
 
     /// Whether a segment marked lost waits for its retransmission.
     pub fn has_lost_unsent(&self) -> bool {
-        self.lost > self.lost_retrans
+        self.counts.lost > self.counts.lost_retrans
     }
 
     /// What recovery sends next: the first segment marked lost and not retransmitted since,
@@ -156,10 +228,11 @@ impl Scoreboard {
     /// (Linux collapses such segments into one retransmission, `tcp_retrans_try_collapse`).
     /// Returns its start and length.
     pub fn next_lost_run(&self, max: usize) -> Option<(SeqNumber, usize)> {
-        let k = self.segs.iter().position(|s| s.lost && !s.retrans)?;
-        let first = self.segs[k];
+        let f = self.flight.as_ref()?;
+        let k = f.segs.iter().position(|s| s.lost && !s.retrans)?;
+        let first = f.segs[k];
         let mut len = first.len as usize;
-        for s in self.segs.iter().skip(k + 1) {
+        for s in f.segs.iter().skip(k + 1) {
             if !s.lost || s.retrans || s.sacked || len + s.len as usize > max {
                 break;
             }
@@ -171,12 +244,66 @@ impl Scoreboard {
     /// The first segment marked lost and not retransmitted since.
     #[cfg(test)]
     pub fn next_lost(&self) -> Option<&Sent> {
-        self.segs.iter().find(|s| s.lost && !s.retrans)
+        self.iter().find(|s| s.lost && !s.retrans)
     }
 
     /// `len` sequence numbers from `start` went out at `now`: new data is appended; a range
     /// already recorded is a retransmission.
     pub fn on_sent(&mut self, start: SeqNumber, len: usize, now: Instant) {
+        if len > 0 {
+            let flight = self.flight.get_or_insert_with(Box::default);
+            flight.on_sent(&mut self.counts, start, len, now);
+        }
+    }
+
+    /// The cumulative ACK moved to `una`.
+    pub fn on_ack(&mut self, una: SeqNumber, d: &mut Delivery) {
+        if let Some(f) = self.flight.as_deref_mut() {
+            f.on_ack(&mut self.counts, una, d);
+        }
+    }
+
+    /// The SACK blocks of an ACK whose cumulative acknowledgment is `una` (already applied with
+    /// [`Scoreboard::on_ack`]).
+    pub fn on_sack(&mut self, una: SeqNumber, blocks: &[(SeqNumber, SeqNumber)], d: &mut Delivery) {
+        if let Some(f) = self.flight.as_deref_mut() {
+            f.on_sack(&mut self.counts, una, blocks, d);
+        }
+    }
+
+    /// Marks segment `k` lost (RACK, or RFC 6675's rules): a retransmission that was lost too
+    /// loses its retransmitted mark, so it is sent again.
+    pub fn mark_lost(&mut self, k: usize) {
+        if let Some(f) = self.flight.as_deref_mut() {
+            f.mark_lost(&mut self.counts, k);
+        }
+    }
+
+    /// The loss marks were wrong (a spurious timeout or recovery): nothing is lost after all
+    /// (Linux's `tcp_undo_cwnd_reduction` with `unmark_loss`).
+    pub fn unmark_lost(&mut self) {
+        if let Some(f) = self.flight.as_deref_mut() {
+            f.unmark_lost(&mut self.counts);
+        }
+    }
+
+    /// A retransmission timeout: every segment not SACKed is lost (Linux's `tcp_enter_loss`);
+    /// with `forget_sacks` (suspected reneging) the SACKed ones too.
+    pub fn mark_all_lost(&mut self, forget_sacks: bool) {
+        if let Some(f) = self.flight.as_deref_mut() {
+            f.mark_all_lost(&mut self.counts, forget_sacks);
+        }
+    }
+
+    /// The segment at index `k`.
+    pub fn get(&self, k: usize) -> Option<&Sent> {
+        self.flight.as_ref()?.segs.get(k)
+    }
+}
+
+impl Flight {
+    /// See [`Scoreboard::on_sent`].
+    fn on_sent(&mut self, c: &mut Counts, start: SeqNumber, len: usize, now: Instant) {
         if len == 0 {
             return;
         }
@@ -194,9 +321,9 @@ impl Scoreboard {
                     s.ever_retrans = true;
                     if !s.retrans && !s.sacked {
                         s.retrans = true;
-                        self.retrans += s.len as usize;
+                        c.retrans += s.len;
                         if s.lost {
-                            self.lost_retrans += s.len as usize;
+                            c.lost_retrans += s.len;
                         }
                     }
                 }
@@ -214,19 +341,19 @@ impl Scoreboard {
                 retrans: false,
                 ever_retrans: false,
             });
-            self.total += n as usize;
+            c.total += n;
         }
     }
 
-    /// The cumulative ACK moved to `una`.
-    pub fn on_ack(&mut self, una: SeqNumber, d: &mut Delivery) {
+    /// See [`Scoreboard::on_ack`].
+    fn on_ack(&mut self, c: &mut Counts, una: SeqNumber, d: &mut Delivery) {
         while let Some(front) = self.segs.front().copied() {
             if front.start.ge(una) {
                 break;
             }
             if front.end().le(una) {
                 self.segs.pop_front();
-                self.forget(&front, front.len as usize, d);
+                Flight::forget(c, &front, front.len, d);
                 if !front.sacked {
                     d.deliver(&front);
                     self.note_order(&front, d);
@@ -238,7 +365,7 @@ impl Scoreboard {
                 s.start = una;
                 s.len -= cut;
                 let trimmed = Sent { len: cut, ..front };
-                self.forget(&trimmed, cut as usize, d);
+                Flight::forget(c, &trimmed, cut, d);
                 if !front.sacked {
                     d.deliver(&front);
                     self.note_order(&trimmed, d);
@@ -255,27 +382,32 @@ impl Scoreboard {
         }
     }
 
-    fn forget(&mut self, seg: &Sent, n: usize, d: &mut Delivery) {
-        self.total -= n;
-        d.acked += n;
+    fn forget(c: &mut Counts, seg: &Sent, n: u32, d: &mut Delivery) {
+        c.total -= n;
+        d.acked += n as usize;
         if seg.sacked {
-            self.sacked -= n;
-            d.acked_sacked += n;
+            c.sacked -= n;
+            d.acked_sacked += n as usize;
         }
         if seg.lost {
-            self.lost -= n;
+            c.lost -= n;
         }
         if seg.retrans {
-            self.retrans -= n;
+            c.retrans -= n;
         }
         if seg.lost && seg.retrans {
-            self.lost_retrans -= n;
+            c.lost_retrans -= n;
         }
     }
 
-    /// The SACK blocks of an ACK whose cumulative acknowledgment is `una` (already applied with
-    /// [`Scoreboard::on_ack`]).
-    pub fn on_sack(&mut self, una: SeqNumber, blocks: &[(SeqNumber, SeqNumber)], d: &mut Delivery) {
+    /// See [`Scoreboard::on_sack`].
+    fn on_sack(
+        &mut self,
+        c: &mut Counts,
+        una: SeqNumber,
+        blocks: &[(SeqNumber, SeqNumber)],
+        d: &mut Delivery,
+    ) {
         let Some(&(first_start, first_end)) = blocks.first() else {
             return;
         };
@@ -298,22 +430,22 @@ impl Scoreboard {
                 if s.sacked {
                     continue;
                 }
-                let n = s.len as usize;
+                let n = s.len;
                 self.note_order(&s, d);
                 let seg = &mut self.segs[k];
                 seg.sacked = true;
-                self.sacked += n;
-                d.sacked += n;
+                c.sacked += n;
+                d.sacked += n as usize;
                 if seg.lost && seg.retrans {
-                    self.lost_retrans -= n;
+                    c.lost_retrans -= n;
                 }
                 if seg.lost {
                     seg.lost = false;
-                    self.lost -= n;
+                    c.lost -= n;
                 }
                 if seg.retrans {
                     seg.retrans = false;
-                    self.retrans -= n;
+                    c.retrans -= n;
                 }
                 d.deliver(&s);
                 let end = s.end();
@@ -322,55 +454,47 @@ impl Scoreboard {
         }
     }
 
-    /// Marks segment `k` lost (RACK, or RFC 6675's rules): a retransmission that was lost too
-    /// loses its retransmitted mark, so it is sent again.
-    pub fn mark_lost(&mut self, k: usize) {
+    /// See [`Scoreboard::mark_lost`].
+    fn mark_lost(&mut self, c: &mut Counts, k: usize) {
         let s = &mut self.segs[k];
         if s.sacked {
             return;
         }
-        let n = s.len as usize;
+        let n = s.len;
         if s.lost && s.retrans {
-            self.lost_retrans -= n;
+            c.lost_retrans -= n;
         }
         if !s.lost {
             s.lost = true;
-            self.lost += n;
+            c.lost += n;
         }
         if s.retrans {
             s.retrans = false;
-            self.retrans -= n;
+            c.retrans -= n;
         }
     }
 
-    /// The loss marks were wrong (a spurious timeout or recovery): nothing is lost after all
-    /// (Linux's `tcp_undo_cwnd_reduction` with `unmark_loss`).
-    pub fn unmark_lost(&mut self) {
+    /// See [`Scoreboard::unmark_lost`].
+    fn unmark_lost(&mut self, c: &mut Counts) {
         for s in &mut self.segs {
             s.lost = false;
         }
-        self.lost = 0;
-        self.lost_retrans = 0;
+        c.lost = 0;
+        c.lost_retrans = 0;
     }
 
-    /// A retransmission timeout: every segment not SACKed is lost (Linux's `tcp_enter_loss`);
-    /// with `forget_sacks` (suspected reneging) the SACKed ones too.
-    pub fn mark_all_lost(&mut self, forget_sacks: bool) {
+    /// See [`Scoreboard::mark_all_lost`].
+    fn mark_all_lost(&mut self, c: &mut Counts, forget_sacks: bool) {
         if forget_sacks {
             for s in &mut self.segs {
                 s.sacked = false;
             }
-            self.sacked = 0;
+            c.sacked = 0;
             self.highest_sacked = None;
         }
         for k in 0..self.segs.len() {
-            self.mark_lost(k);
+            self.mark_lost(c, k);
         }
-    }
-
-    /// The segment at index `k`.
-    pub fn get(&self, k: usize) -> Option<&Sent> {
-        self.segs.get(k)
     }
 
     /// Splits records so that `start` and `end` fall on record boundaries; returns the index
@@ -442,9 +566,10 @@ mod tests {
             .filter(|s| s.retrans)
             .map(|s| s.len as usize)
             .sum();
+        let c = sb.counts;
         assert_eq!(
-            (sb.total, sb.sacked, sb.lost, sb.retrans),
-            (total, sacked, lost, retrans)
+            (c.total, c.sacked, c.lost, c.retrans),
+            (total as u32, sacked as u32, lost as u32, retrans as u32)
         );
         let mut prev: Option<SeqNumber> = None;
         for s in sb.iter() {
@@ -588,6 +713,31 @@ mod tests {
         sb.mark_all_lost(true);
         check(&sb);
         assert_eq!((sb.sacked_bytes(), sb.lost_bytes()), (0, 10_000));
+    }
+
+    #[test]
+    fn the_records_are_allocated_when_sending_and_released_only_when_empty() {
+        let sb = Scoreboard::new();
+        assert_eq!(sb.allocated(), 0);
+        assert_eq!((sb.pipe(), sb.prr()), (0, Prr::default()));
+        let mut sb = ten();
+        let held = sb.allocated();
+        assert!(held >= size_of::<Flight>() + 10 * size_of::<Sent>());
+        sb.prr_mut().out = 1000;
+        sb.release_if_empty();
+        assert_eq!(sb.allocated(), held, "segments outstanding");
+        assert_eq!(sb.prr().out, 1000);
+        let mut d = Delivery::default();
+        sb.on_ack(seq(10_000), &mut d);
+        assert!(sb.is_empty());
+        sb.release_if_empty();
+        assert_eq!(sb.allocated(), 0);
+        assert_eq!(sb.iter().count(), 0);
+        // Sending again starts from a fresh box.
+        sb.on_sent(seq(10_000), 500, t(20));
+        assert_eq!((sb.outstanding(), sb.pipe()), (500, 500));
+        assert_eq!(sb.highest_sacked(), None);
+        check(&sb);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::io;
 use hashbrown::HashTable;
 
 use super::listen::Listener;
-use super::tcb::{Env, Tcb};
+use super::tcb::{Env, NO_TICK, Tcb};
 use super::{SocketHandle, State};
 use crate::time::Instant;
 use crate::timer::Wheel;
@@ -183,7 +183,7 @@ impl Table {
     /// The connection a handle names.
     pub fn conn(&mut self, h: SocketHandle) -> io::Result<&mut Tcb> {
         match self.get(h) {
-            Some(Socket::Conn(tcb)) if !tcb.orphan => Ok(tcb),
+            Some(Socket::Conn(tcb)) if !tcb.orphan() => Ok(tcb),
             _ => Err(stale()),
         }
     }
@@ -286,7 +286,7 @@ impl Table {
                 continue;
             }
             let (addr, listening, other_reuse) = match &self.slots[other as usize].socket {
-                Some(Socket::Conn(t)) => (*t.local.ip(), false, t.reuseaddr),
+                Some(Socket::Conn(t)) => (*t.local.ip(), false, t.reuseaddr()),
                 Some(Socket::Listener(l)) => (*l.local.ip(), true, l.reuseaddr),
                 None => continue,
             };
@@ -341,7 +341,7 @@ impl Table {
         let Some(tcb) = self.conn_at(index) else {
             return;
         };
-        tcb.hashed = true;
+        tcb.set_hashed(true);
         let tuple = (tcb.local, tcb.remote);
         let slots = &self.slots;
         let keys = &self.keys;
@@ -385,9 +385,9 @@ impl Table {
     /// Queues a connection for output.
     pub fn touch(&mut self, index: u32) {
         if let Some(tcb) = self.conn_at(index)
-            && !tcb.dirty
+            && !tcb.dirty()
         {
-            tcb.dirty = true;
+            tcb.set_dirty(true);
             self.dirty.push_back(index);
         }
     }
@@ -396,9 +396,9 @@ impl Table {
     pub fn pop_dirty(&mut self) -> Option<u32> {
         while let Some(index) = self.dirty.pop_front() {
             if let Some(tcb) = self.conn_at(index)
-                && tcb.dirty
+                && tcb.dirty()
             {
-                tcb.dirty = false;
+                tcb.set_dirty(false);
                 return Some(index);
             }
         }
@@ -408,9 +408,9 @@ impl Table {
     /// Puts a connection back at the head of the output queue (the device pushed back).
     pub fn requeue_front(&mut self, index: u32) {
         if let Some(tcb) = self.conn_at(index)
-            && !tcb.dirty
+            && !tcb.dirty()
         {
-            tcb.dirty = true;
+            tcb.set_dirty(true);
             self.dirty.push_front(index);
         }
     }
@@ -433,7 +433,7 @@ impl Table {
         let n = fired.len();
         for &index in &fired {
             if let Some(tcb) = self.conn_at(index) {
-                tcb.timer_tick = None;
+                tcb.timer_tick = NO_TICK;
             }
         }
         self.fired = fired;
@@ -477,23 +477,23 @@ impl Table {
             );
             if !alive {
                 let tcb = self.conn_at(index).expect("checked above");
-                tcb.rst_now = tcb.state.is_synchronized();
+                tcb.set_rst_now(tcb.state.is_synchronized());
                 tcb.close_with(env, None);
-                tcb.orphan = true;
+                tcb.set_orphan(true);
             }
         }
         let tcb = self.conn_at(index).expect("checked above");
         tcb.update_persist(env.now);
         tcb.update_keepalive(env.config);
         let closed = tcb.state == State::Closed;
-        let hashed = tcb.hashed;
+        let hashed = tcb.hashed();
         let wants = tcb.wants_output();
         let reap = closed
-            && !tcb.rst_now
-            && (tcb.orphan || (tcb.parent.is_some() && !tcb.in_accept_queue));
+            && !tcb.rst_now()
+            && (tcb.orphan() || (tcb.parent.is_some() && !tcb.in_accept_queue()));
         if closed && hashed {
             let key = TupleKey::new(tcb.local, tcb.remote);
-            tcb.hashed = false;
+            tcb.set_hashed(false);
             self.unhash(index, key);
         }
         if reap {
@@ -515,10 +515,10 @@ impl Table {
             .timers
             .earliest()
             .map(|t| t.total_micros().div_ceil(1000));
-        if tick == tcb.timer_tick {
+        if tick.unwrap_or(NO_TICK) == tcb.timer_tick {
             return;
         }
-        tcb.timer_tick = tick;
+        tcb.timer_tick = tick.unwrap_or(NO_TICK);
         let key = tcb.timer_key;
         match (tick, key) {
             (None, Some(key)) => {
@@ -554,10 +554,10 @@ impl Table {
         let Some(tcb) = self.conn_at(index) else {
             return;
         };
-        if !tcb.young {
+        if !tcb.young() {
             return;
         }
-        tcb.young = false;
+        tcb.set_young(false);
         if let Some((p, g)) = tcb.parent
             && let Some(l) = self.listener_at(p, g)
         {
@@ -571,7 +571,7 @@ impl Table {
         let Some(tcb) = self.conn_at(index) else {
             return;
         };
-        if tcb.state != State::SynReceived || tcb.active {
+        if tcb.state != State::SynReceived || tcb.active() {
             return;
         }
         let Some((p, g)) = tcb.parent else {
@@ -586,7 +586,7 @@ impl Table {
     /// After a request's timers ran: a retransmitted SYN-ACK ends its youth.
     pub fn after_request_timer(&mut self, index: u32) {
         if let Some(tcb) = self.conn_at(index)
-            && tcb.young
+            && tcb.young()
             && (tcb.retries > 0 || tcb.state != State::SynReceived)
         {
             self.leave_young(index);
@@ -601,7 +601,7 @@ impl Table {
         };
         match socket {
             Socket::Conn(tcb) => {
-                if tcb.hashed {
+                if tcb.hashed() {
                     self.unhash(index, TupleKey::new(tcb.local, tcb.remote));
                 }
                 if let Some(key) = tcb.timer_key {
@@ -610,12 +610,12 @@ impl Table {
                 if let Some((p, g)) = tcb.parent
                     && let Some(l) = self.listener_at(p, g)
                 {
-                    if tcb.in_accept_queue {
+                    if tcb.in_accept_queue() {
                         l.accept_queue.retain(|&i| i != index);
                     } else {
                         l.syn_queue = l.syn_queue.saturating_sub(1);
                     }
-                    if tcb.young {
+                    if tcb.young() {
                         l.young = l.young.saturating_sub(1);
                     }
                 }
@@ -745,6 +745,15 @@ mod tests {
     #[cfg(target_pointer_width = "64")]
     fn a_slot_is_three_words() {
         assert_eq!(size_of::<Slot>(), 24);
+    }
+
+    /// The idle connection's memory is a target (1 KiB per socket with the runtime's share):
+    /// the control block must not grow unnoticed. 704 bytes is 712 with the allocator's header.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn an_idle_connection_costs_the_table_733_bytes() {
+        assert_eq!(size_of::<Tcb>(), 704);
+        assert_eq!(connection_overhead(), 704 + 24 + 5);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 use std::io;
+use std::num::NonZeroU32;
 use std::task::Waker;
 use std::time::Duration;
 
@@ -42,7 +43,11 @@ pub(crate) const HEADERS: usize = 40;
 pub(crate) const DELACK_MIN: Duration = Duration::from_millis(40);
 /// Segments acknowledged at once after the handshake and after out-of-order data (Linux's
 /// quick-ACK mode, `TCP_MAX_QUICKACKS`).
-pub(crate) const QUICKACKS: u32 = 16;
+pub(crate) const QUICKACKS: u8 = 16;
+
+/// `Tcb::timer_tick` when the connection is not filed in the timer wheel (no tick reaches it:
+/// ticks are milliseconds, at most `u64::MAX / 1000`).
+pub(crate) const NO_TICK: u64 = u64::MAX;
 
 /// What a connection's context passes into its methods: the time, the settings and the counters.
 pub(crate) struct Env<'a> {
@@ -126,25 +131,20 @@ pub(crate) struct Tcb {
     pub iface: IfaceId,
     pub next_hop: Ipv4Addr,
     /// The largest IP packet the route carries.
-    pub path_mtu: usize,
+    pub path_mtu: u16,
 
     // Send sequence space.
     pub iss: SeqNumber,
     pub snd_una: SeqNumber,
     pub snd_nxt: SeqNumber,
     pub snd_max: SeqNumber,
-    /// The peer's window, scaled.
-    pub snd_wnd: usize,
-    pub max_snd_wnd: usize,
+    /// The peer's window, scaled (at most 65,535 << 14), and the largest it has been (read
+    /// them with [`Tcb::snd_wnd`] and [`Tcb::max_snd_wnd`]).
+    pub snd_wnd: u32,
+    pub max_snd_wnd: u32,
     pub snd_wl1: SeqNumber,
     pub snd_wl2: SeqNumber,
     pub send: Ring,
-    /// The user shut the sending side down: a FIN follows the last byte of `send`.
-    pub fin_queued: bool,
-    /// Our FIN has been acknowledged.
-    pub fin_acked: bool,
-    /// Retransmit the segment at `snd_una` next (fast retransmit, partial ACK).
-    pub rtx_head: bool,
 
     // Receive sequence space.
     pub irs: SeqNumber,
@@ -157,17 +157,17 @@ pub(crate) struct Tcb {
     pub assembler: Assembler,
     /// Where the peer's FIN is, once seen (it may arrive before data that precedes it).
     pub fin_at: Option<SeqNumber>,
-    /// The peer's FIN has been taken into the stream: reads end after the buffered bytes.
-    pub fin_received: bool,
 
     // Options.
     pub opts: Negotiated,
-    /// The most payload per segment we send (the peer's MSS, clamped to the path).
-    pub mss: usize,
+    /// The most payload per segment we send (the peer's MSS, clamped to the path; read it
+    /// with [`Tcb::mss`]).
+    pub mss: u16,
     /// The MSS we announce.
     pub adv_mss: u16,
-    /// The largest segment received so far (Linux's `rcv_mss`), for delayed ACKs.
-    pub rcv_mss: usize,
+    /// The largest segment received so far (Linux's `rcv_mss`), for delayed ACKs (read it
+    /// with [`Tcb::rcv_mss`]).
+    pub rcv_mss: u16,
     /// The peer's last timestamp worth echoing (RFC 7323 `TS.Recent`).
     pub ts_recent: u32,
     /// When `ts_recent` was last set (PAWS forgets a `TS.Recent` idle for 24 days).
@@ -177,80 +177,55 @@ pub(crate) struct Tcb {
 
     // Round trips and congestion.
     pub rtt: RttEstimator,
-    /// The segment being timed (end sequence, send time), per Karn's algorithm.
-    pub rtt_probe: Option<(SeqNumber, Instant)>,
+    /// The segment being timed, per Karn's algorithm: when it was sent (none if no segment
+    /// is timed) and where it ends (two fields, 12 bytes, where an `Option` of the pair takes
+    /// 16).
+    pub rtt_probe_sent: Option<Instant>,
+    pub rtt_probe_end: SeqNumber,
     /// The congestion window, threshold and algorithm.
     pub cc: Congestion,
     pub dup_acks: u32,
-    /// In fast recovery until `snd_una` reaches `recover` (RFC 6582).
-    pub in_recovery: bool,
     pub recover: SeqNumber,
     /// The TSval of the first retransmission of the current fast recovery: an ACK echoing an
     /// older one was caused by an original transmission (RFC 3522, Eifel detection).
     pub undo_stamp: Option<u32>,
-    /// Every ACK of this fast recovery so far was caused by original transmissions (with
-    /// timestamps): the recovery may prove spurious and be undone when it ends.
-    pub undo_ok: bool,
     /// When data was last sent (Linux's `lsndtime`): the idle time the restart window uses.
     pub last_data_sent: Instant,
-    /// After a retransmission timeout on a SACK connection: recovering every segment marked
-    /// lost until `snd_una` reaches `recover` (Linux's `TCP_CA_Loss`).
-    pub in_loss: bool,
-    /// The first ACK after a timeout decides whether it was spurious (Eifel, RFC 3522): the
-    /// timed-out data had arrived after all if that ACK echoes a TSval older than the
-    /// retransmission's (`undo_stamp`).
-    pub rto_undo_pending: bool,
-    /// The SACK sender's scoreboard (only kept when SACK is in use).
+    /// The SACK sender's scoreboard (only kept when SACK is in use), which also holds the
+    /// recovery's proportional rate reduction counters (RFC 6937).
     pub sb: Scoreboard,
     /// RACK loss detection state.
     pub rack: Rack,
-    /// Proportional rate reduction (RFC 6937): bytes delivered and sent since recovery began,
-    /// and the flight size then (`RecoverFS`).
-    pub prr_delivered: usize,
-    pub prr_out: usize,
-    pub recover_fs: usize,
     /// Where the last recovery began (Linux's `undo_marker`), while it may still be undone
     /// (after it ended, too: the D-SACKs for its retransmissions come late).
     pub undo_marker: Option<SeqNumber>,
     /// Retransmissions of that recovery not yet shown spurious by a D-SACK (Linux's
     /// `undo_retrans`): when it reaches zero, the recovery is undone.
     pub undo_retrans: i32,
-    /// The end of the outstanding tail loss probe (`tlp_high_seq`), and whether the probe was a
-    /// retransmission.
+    /// The end of the outstanding tail loss probe (`tlp_high_seq`; the `tlp_retrans` flag says
+    /// whether the probe was a retransmission).
     pub tlp_high_seq: Option<SeqNumber>,
-    pub tlp_retrans: bool,
-    /// The tail loss probe timer fired: the output sends the probe.
-    pub tlp_due: bool,
-    /// A duplicate segment arrived: the next ACK reports it in a D-SACK block (RFC 2883).
-    pub dsack: Option<(SeqNumber, SeqNumber)>,
+    /// A duplicate segment arrived: the next ACK reports it in a D-SACK block (RFC 2883),
+    /// its start and length (a length is never zero, so the `Option` costs nothing).
+    pub dsack: Option<(SeqNumber, NonZeroU32)>,
     /// Segments shorter than `rcv_mss` arrived since the last ACK (Linux's `ICSK_ACK_PUSHED`,
     /// and `ICSK_ACK_PUSHED2` for two or more): reading them all acknowledges at once.
     pub ack_pushed: u8,
-    /// Request/response traffic (Linux's pingpong mode): we sent data soon after data
-    /// arrived, so ACKs wait to ride on the reply.
-    pub pingpong: bool,
     /// When data last arrived in order.
     pub last_data_recv: Instant,
-    /// A write found the send buffer full; until a third of it is free again, write
-    /// readiness says "not yet" even if a few bytes would fit (the low-water mark Linux's
-    /// `EPOLLOUT` waits for, after a write returned `EAGAIN`).
-    pub write_blocked: bool,
     /// `TCP_NOTSENT_LOWAT` in bytes; 0: the `tcp_notsent_lowat` sysctl (as Linux's
     /// `tp->notsent_lowat`).
     pub notsent_lowat: u32,
-    /// The buffer sizes were set by the application (`SO_SNDBUF`/`SO_RCVBUF`, Linux's
-    /// `SOCK_SNDBUF_LOCK`/`SOCK_RCVBUF_LOCK`): autotuning leaves them alone.
-    pub snd_locked: bool,
-    pub rcv_locked: bool,
-    /// Receive autotuning (`buffers.rs`): bytes the application has read, and the measurement
-    /// in progress.
+    /// Receive autotuning (`buffers.rs`): the measurement in progress (bytes the application
+    /// has read in it).
     pub rcv_tuning: RcvTuning,
 
     // Timers and their counts.
     pub timers: Timers,
     pub timer_key: Option<TimerKey>,
-    /// The wheel tick `timer_key` is filed for.
-    pub timer_tick: Option<u64>,
+    /// The wheel tick `timer_key` is filed for, [`NO_TICK`] for none (8 bytes where an
+    /// `Option<u64>` takes 16).
+    pub timer_tick: u64,
     /// Consecutive retransmission timeouts without progress.
     pub retries: u8,
     /// Consecutive unanswered zero-window or keepalive probes.
@@ -264,27 +239,17 @@ pub(crate) struct Tcb {
     pub last_progress: Instant,
 
     // What output owes the peer.
-    pub ack_now: bool,
     /// Segments received since the last ACK we sent.
     pub unacked_segs: u32,
-    pub quickacks: u32,
-    /// Send a probe (`snd_una - 1`, no data) to elicit an ACK.
-    pub probe_now: bool,
-    /// Send a RST (the connection was aborted).
-    pub rst_now: bool,
+    pub quickacks: u8,
     /// When an ACK last answered an invalid segment (rate limit).
     pub last_invalid_ack: Option<Instant>,
-    /// Whether the last window we advertised was zero (for the zero-window counters).
-    pub zero_window_sent: bool,
 
     // Socket options and user-side state.
-    pub nodelay: bool,
-    pub keepalive: bool,
+    /// The yes/no state (see `tcb_flags.rs`: each flag has a reader and a `set_` writer).
+    pub flags: u32,
     /// `IP_TTL` for this connection's segments; `None`: `ip_default_ttl`.
     pub ttl: Option<u8>,
-    pub reuseaddr: bool,
-    /// The user shut the receiving side down.
-    pub read_shutdown: bool,
     /// The pending error a read or write reports (Linux's `sk_err`).
     pub error: Option<io::ErrorKind>,
     /// The last ICMP error about this synchronised connection (see `icmp.rs`), reported if it
@@ -294,22 +259,9 @@ pub(crate) struct Tcb {
     pub write_waker: Option<Waker>,
     /// The listener (index, generation) of a passively opened connection not accepted yet.
     pub parent: Option<(u32, u32)>,
-    /// Established and waiting in the parent's accept queue.
-    pub in_accept_queue: bool,
-    /// A request in its listener's SYN queue whose SYN-ACK has not been retransmitted yet
-    /// (counted in the listener's `young`).
-    pub young: bool,
     /// A request's SYN-ACK retransmission limit, set by its listener before the timer runs
     /// (fewer than `tcp_synack_retries` when the SYN queue is crowded).
     pub synack_retries: Option<u8>,
-    /// In the 4-tuple demultiplexing table.
-    pub hashed: bool,
-    /// No user handle refers to it any more (closed): freed when it reaches `Closed`.
-    pub orphan: bool,
-    /// Queued in the table's output queue.
-    pub dirty: bool,
-    /// Was opened actively (connect), for the counters and for what a reset means.
-    pub active: bool,
 }
 
 impl Tcb {
@@ -334,9 +286,6 @@ impl Tcb {
             snd_wl1: SeqNumber(0),
             snd_wl2: SeqNumber(0),
             send: Ring::new(config.tcp_wmem[1]),
-            fin_queued: false,
-            fin_acked: false,
-            rtx_head: false,
             irs: SeqNumber(0),
             rcv_nxt: SeqNumber(0),
             rcv_adv: SeqNumber(0),
@@ -344,16 +293,16 @@ impl Tcb {
             recv: Ring::new(config.tcp_rmem[1]),
             assembler: Assembler::new(),
             fin_at: None,
-            fin_received: false,
             opts: Negotiated::default(),
-            mss: DEFAULT_MSS,
+            mss: DEFAULT_MSS as u16,
             adv_mss: DEFAULT_MSS as u16,
-            rcv_mss: DEFAULT_MSS,
+            rcv_mss: DEFAULT_MSS as u16,
             ts_recent: 0,
             ts_recent_stamp: now,
             ts_offset: 0,
             rtt: RttEstimator::new(rto_min, rto_max),
-            rtt_probe: None,
+            rtt_probe_sent: None,
+            rtt_probe_end: SeqNumber(0),
             cc: Congestion::new(
                 config.tcp_congestion_control,
                 config.tcp_init_cwnd,
@@ -361,65 +310,48 @@ impl Tcb {
             )
             .with_hystart(config.tcp_hystart),
             dup_acks: 0,
-            in_recovery: false,
             recover: SeqNumber(0),
             undo_stamp: None,
-            undo_ok: false,
             last_data_sent: now,
-            in_loss: false,
-            rto_undo_pending: false,
             sb: Scoreboard::new(),
             rack: Rack::new(),
-            prr_delivered: 0,
-            prr_out: 0,
-            recover_fs: 0,
             undo_marker: None,
             undo_retrans: 0,
             tlp_high_seq: None,
-            tlp_retrans: false,
-            tlp_due: false,
             dsack: None,
             ack_pushed: 0,
-            pingpong: false,
             last_data_recv: now,
-            write_blocked: false,
             notsent_lowat: 0,
-            snd_locked: false,
-            rcv_locked: false,
             rcv_tuning: RcvTuning::new(now),
             timers: Timers::default(),
             timer_key: None,
-            timer_tick: None,
+            timer_tick: NO_TICK,
             retries: 0,
             probes: 0,
             persist_backoff: 0,
             last_recv: now,
             last_progress: now,
-            ack_now: false,
             unacked_segs: 0,
             quickacks: QUICKACKS,
-            probe_now: false,
-            rst_now: false,
             last_invalid_ack: None,
-            zero_window_sent: false,
-            nodelay: false,
-            keepalive: false,
+            flags: 0,
             ttl: None,
-            reuseaddr: false,
-            read_shutdown: false,
             error: None,
             soft_error: None,
             read_waker: None,
             write_waker: None,
             parent: None,
-            in_accept_queue: false,
-            young: false,
             synack_retries: None,
-            hashed: false,
-            orphan: false,
-            dirty: false,
-            active: false,
         }
+    }
+
+    /// Reports `len` duplicate bytes from `start` in the next ACK's D-SACK block (none if
+    /// `len` is zero).
+    pub fn set_dsack(&mut self, start: SeqNumber, len: usize) {
+        self.dsack = u32::try_from(len)
+            .ok()
+            .and_then(NonZeroU32::new)
+            .map(|len| (start, len));
     }
 
     /// Our window scale shift for a receive buffer that may grow to `max_buffer` bytes: the
@@ -449,25 +381,46 @@ impl Tcb {
         self.next_hop = next_hop;
         // An IPv4 packet is at most 65,535 bytes, whatever the device's MTU (Linux's
         // `IP_MAX_MTU`: its loopback has MTU 65,536 too).
-        let mtu = mtu.min(usize::from(u16::MAX));
+        let mtu = u16::try_from(mtu).unwrap_or(u16::MAX);
         self.path_mtu = mtu;
-        self.adv_mss = u16::try_from(mtu.saturating_sub(HEADERS).max(MIN_MSS)).unwrap_or(u16::MAX);
+        self.adv_mss = mtu.saturating_sub(HEADERS as u16).max(MIN_MSS as u16);
     }
 
     /// Applies the peer's MSS option (or its absence): the segment size is the smaller of what
     /// the peer accepts and what our path carries. Timestamps, when in use, take 12 bytes of it.
     pub fn set_peer_mss(&mut self, peer: Option<u16>, init_cwnd: u32) {
-        let peer = peer.map_or(DEFAULT_MSS, usize::from).max(64);
-        let path = self.path_mtu.saturating_sub(HEADERS).max(64);
+        let peer = peer.unwrap_or(DEFAULT_MSS as u16).max(64);
+        let path = self.path_mtu.saturating_sub(HEADERS as u16).max(64);
         let mut mss = peer.min(path);
         if self.opts.timestamps {
             mss -= 12;
         }
         self.mss = mss;
-        self.rcv_mss = mss.min(DEFAULT_MSS);
+        self.rcv_mss = mss.min(DEFAULT_MSS as u16);
+        let mss = usize::from(mss);
         // A new segment size restarts the window (the algorithm chosen so far stays).
         let hystart = self.cc.hystart_running();
         self.cc = Congestion::new(self.cc.algorithm(), init_cwnd, mss).with_hystart(hystart);
+    }
+
+    /// The most payload per segment we send.
+    pub fn mss(&self) -> usize {
+        usize::from(self.mss)
+    }
+
+    /// The largest segment received so far (Linux's `rcv_mss`).
+    pub fn rcv_mss(&self) -> usize {
+        usize::from(self.rcv_mss)
+    }
+
+    /// The peer's window, scaled.
+    pub fn snd_wnd(&self) -> usize {
+        self.snd_wnd as usize
+    }
+
+    /// The largest window the peer has offered, scaled.
+    pub fn max_snd_wnd(&self) -> usize {
+        self.max_snd_wnd as usize
     }
 
     /// Bytes sent and not yet acknowledged (sequence space, SYN and FIN included).
@@ -485,7 +438,7 @@ impl Tcb {
 
     /// The sequence number of our FIN (meaningful once `fin_queued`).
     pub fn fin_seq(&self) -> SeqNumber {
-        if self.fin_acked {
+        if self.fin_acked() {
             self.snd_una - 1
         } else {
             self.snd_una + self.send.len()
@@ -494,13 +447,13 @@ impl Tcb {
 
     /// Whether our FIN has been sent at least once.
     pub fn fin_sent(&self) -> bool {
-        self.fin_queued && (self.fin_acked || self.snd_max.gt(self.fin_seq()))
+        self.fin_queued() && (self.fin_acked() || self.snd_max.gt(self.fin_seq()))
     }
 
     /// Whether a FIN is due at `snd_nxt`: queued, not acknowledged, and everything before it
     /// sent (again, after a timeout rewound `snd_nxt`).
     pub fn fin_due(&self) -> bool {
-        self.fin_queued && !self.fin_acked && self.snd_nxt == self.fin_seq()
+        self.fin_queued() && !self.fin_acked() && self.snd_nxt == self.fin_seq()
     }
 
     /// The window currently offered to the peer (from `rcv_nxt` to the advertised edge).
@@ -514,7 +467,7 @@ impl Tcb {
     pub fn window_to_advertise(&self) -> usize {
         let free = self.recv.free();
         let offered = self.rcv_wnd();
-        let step = (self.recv.limit() / 2).min(self.rcv_mss.max(1));
+        let step = (self.recv.limit() / 2).min(self.rcv_mss().max(1));
         let max_field = usize::from(u16::MAX) << self.opts.rcv_shift;
         let want = if free >= offered + step {
             free
@@ -531,11 +484,11 @@ impl Tcb {
 
     /// Whether the connection has anything for output to send now.
     pub fn wants_output(&self) -> bool {
-        self.ack_now
-            || self.probe_now
-            || self.rst_now
-            || self.rtx_head
-            || self.tlp_due
+        self.ack_now()
+            || self.probe_now()
+            || self.rst_now()
+            || self.rtx_head()
+            || self.tlp_due()
             || self.sb.has_lost_unsent()
             || self.has_sendable()
     }
@@ -578,6 +531,7 @@ impl Tcb {
             // back now rather than staying with the connection for its 60 s of TIME_WAIT.
             self.send.release_if_empty();
             self.recv.release_if_empty();
+            self.release_scoreboard();
             self.timers.release = None;
         }
         self.wake_all();
@@ -590,9 +544,9 @@ impl Tcb {
         }
         self.set_state(env, State::Closed);
         self.timers = Timers::default();
-        self.ack_now = false;
-        self.probe_now = false;
-        self.rtx_head = false;
+        self.set_ack_now(false);
+        self.set_probe_now(false);
+        self.set_rtx_head(false);
         self.assembler.clear();
         self.sb.clear();
         self.send.consume(self.send.len());
@@ -621,7 +575,7 @@ impl Tcb {
     /// `TCP_NOTSENT_LOWAT` mark: one wake per drain, not one per ACK or segment.
     pub fn wake_writer_if_room(&mut self, config: &StackConfig) {
         if self.send_writable(config) {
-            self.write_blocked = false;
+            self.set_write_blocked(false);
             if let Some(w) = self.write_waker.take() {
                 w.wake();
             }
@@ -659,6 +613,14 @@ impl Tcb {
     pub fn write_room(&self, config: &StackConfig) -> usize {
         let unsent_room = self.notsent_limit(config).saturating_sub(self.notsent());
         self.send.free().min(unsent_room)
+    }
+
+    /// Gives the scoreboard's memory back if nothing is outstanding and no recovery (whose
+    /// counters it holds) is running.
+    pub fn release_scoreboard(&mut self) {
+        if !self.in_recovery() {
+            self.sb.release_if_empty();
+        }
     }
 
     /// Arms the retransmission timer if something is outstanding and it is not armed.

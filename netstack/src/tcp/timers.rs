@@ -12,8 +12,8 @@
 //!   after a timeout may show it spurious (Eifel, with timestamps), which undoes it.
 //! - **RACK reordering** and **tail loss probe** timers (`recovery.rs`).
 //! - **Memory release**: a second after data last arrived, an emptied receive buffer gives its
-//!   memory back; so does the send buffer, if empty, when the same timer fires (armed, if it
-//!   was not, when everything sent is acknowledged).
+//!   memory back; so do the send buffer and the SACK scoreboard's records, if empty, when the
+//!   same timer fires (armed, if it was not, when everything sent is acknowledged).
 //! - **Delayed ACK**: Linux's 40 ms minimum (`TCP_DELACK_MIN`).
 //! - **Persist**: a zero window with data waiting and nothing in flight; probes back off like the
 //!   RTO and never give up while the peer answers (any ACK resets the count).
@@ -62,10 +62,10 @@ impl Tcb {
         if due(self.timers.delack, now) {
             self.timers.delack = None;
             if self.unacked_segs > 0 {
-                self.ack_now = true;
+                self.set_ack_now(true);
                 env.count(Counter::TcpExtDelayedACKs);
                 // No reply carried the ACK in time: not request/response after all.
-                self.pingpong = false;
+                self.set_pingpong(false);
             }
         }
         if due(self.timers.persist, now) {
@@ -82,6 +82,7 @@ impl Tcb {
                 self.recv.release_if_empty();
             }
             self.send.release_if_empty();
+            self.release_scoreboard();
         }
         if due(self.timers.reorder, now) {
             self.timers.reorder = None;
@@ -98,13 +99,13 @@ impl Tcb {
                     self.synack_retries.unwrap_or(env.config.tcp_synack_retries)
                 };
                 if self.retries >= limit {
-                    let error = self.active.then_some(self.timeout_error());
+                    let error = self.active().then_some(self.timeout_error());
                     self.close_with(env, error);
                     return;
                 }
                 self.retries += 1;
                 self.rtt.back_off();
-                self.rtt_probe = None;
+                self.rtt_probe_sent = None;
                 self.snd_nxt = self.iss;
                 env.count(Counter::TcpExtTCPTimeouts);
             }
@@ -124,22 +125,22 @@ impl Tcb {
                 // The threshold drops on the first timeout of a series only (RFC 5681), and
                 // not when fast recovery already set it (Linux's `tcp_enter_loss`; the window
                 // it would be computed from is inflated).
-                let first = self.retries == 1 && !self.in_recovery;
-                self.cc.on_rto(env.now, flight, self.mss, first);
+                let first = self.retries == 1 && !self.in_recovery();
+                self.cc.on_rto(env.now, flight, self.mss(), first);
                 // The first ACK after the timeout decides whether it was spurious (Eifel).
                 self.undo_stamp = None;
-                self.undo_ok = self.opts.timestamps;
-                self.rto_undo_pending = self.opts.timestamps;
+                self.set_undo_ok(self.opts.timestamps);
+                self.set_rto_undo_pending(self.opts.timestamps);
                 self.dup_acks = 0;
                 self.rtt.back_off();
-                self.rtt_probe = None;
-                self.rtx_head = false;
+                self.rtt_probe_sent = None;
+                self.set_rtx_head(false);
                 if self.sack_in_use() {
                     // Everything not SACKed is lost and resent from the scoreboard.
                     self.sack_on_rto(env);
                 } else {
                     // Go back N.
-                    self.in_recovery = false;
+                    self.set_in_recovery(false);
                     self.recover = self.snd_max;
                     self.snd_nxt = self.snd_una;
                 }
@@ -148,7 +149,7 @@ impl Tcb {
     }
 
     fn on_persist(&mut self, env: &mut Env<'_>) {
-        if self.snd_wnd > 0 || !self.state.is_synchronized() {
+        if self.snd_wnd() > 0 || !self.state.is_synchronized() {
             return;
         }
         // `probes` counts unanswered probes (any ACK resets it): a peer that keeps answering
@@ -161,12 +162,12 @@ impl Tcb {
         }
         self.probes = self.probes.saturating_add(1);
         self.persist_backoff = self.persist_backoff.saturating_add(1);
-        self.probe_now = true;
+        self.set_probe_now(true);
         env.count(Counter::TcpExtTCPWinProbe);
     }
 
     fn on_keepalive(&mut self, env: &mut Env<'_>) {
-        if !self.keepalive
+        if !self.keepalive()
             || !matches!(
                 self.state,
                 State::Established | State::CloseWait | State::FinWait2
@@ -188,12 +189,12 @@ impl Tcb {
             return;
         }
         if self.probes >= config.tcp_keepalive_probes {
-            self.rst_now = true;
+            self.set_rst_now(true);
             self.close_with(env, Some(self.timeout_error()));
             return;
         }
         self.probes += 1;
-        self.probe_now = true;
+        self.set_probe_now(true);
         env.count(Counter::TcpExtTCPKeepAlive);
         self.timers.keepalive = Some(now + interval);
     }
@@ -212,13 +213,13 @@ impl Tcb {
         // Nothing in flight (after a timeout `snd_nxt` may have been rewound below `snd_max`)
         // and no retransmission timer to draw an ACK: only a probe will learn the window.
         let stalled = sending
-            && self.snd_wnd == 0
+            && self.snd_wnd() == 0
             && self.unsent() > 0
             && self.snd_nxt == self.snd_una
             && self.timers.rto.is_none();
         if !stalled {
             self.timers.persist = None;
-            if self.snd_wnd > 0 {
+            if self.snd_wnd() > 0 {
                 self.persist_backoff = 0;
             }
         } else if self.timers.persist.is_none() {
@@ -232,7 +233,7 @@ impl Tcb {
     /// Re-arms the keepalive timer from the last arrival when keepalive is on and no probe is
     /// outstanding.
     pub(crate) fn update_keepalive(&mut self, config: &crate::config::StackConfig) {
-        if !self.keepalive || !self.state.is_synchronized() || self.state == State::TimeWait {
+        if !self.keepalive() || !self.state.is_synchronized() || self.state == State::TimeWait {
             self.timers.keepalive = None;
         } else if self.probes == 0 {
             let idle = Duration::from_secs(u64::from(config.tcp_keepalive_time));

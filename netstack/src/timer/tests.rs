@@ -204,3 +204,10 @@ fn freed_slots_are_reused() {
     assert_eq!(wheel.capacity(), 50);
     assert_eq!(wheel.pending(), 0);
 }
+
+/// A key's generation is never zero, so an optional key (one per connection) is 8 bytes.
+#[test]
+fn an_optional_key_is_as_small_as_a_key() {
+    assert_eq!(size_of::<Option<TimerKey>>(), size_of::<TimerKey>());
+    assert_eq!(size_of::<TimerKey>(), 8);
+}

@@ -205,8 +205,9 @@ pub(crate) fn slow_start(w: &mut Window, ack: &Ack) -> usize {
 pub(crate) struct Congestion {
     w: Window,
     algo: Algo,
-    /// The window before the last reduction, for [`Congestion::undo`].
-    prior: Option<Window>,
+    /// The window before the last reduction, for [`Congestion::undo`] (boxed, as CUBIC's
+    /// saved state: most connections never have one, and every connection carries this).
+    prior: Option<Box<Window>>,
     /// HyStart++ while the initial slow start lasts (see `hystart.rs`).
     hystart: Option<HyStart>,
 }
@@ -325,7 +326,10 @@ impl Congestion {
     /// about the path; Linux reduces from cwnd. RFC 9438 section 4.6 allows cwnd when the
     /// window cannot grow beyond what is used, which [`Congestion::on_ack`] ensures.
     pub fn on_congestion(&mut self, now: Instant, flight: usize, mss: usize) -> usize {
-        self.prior = Some(self.w);
+        match &mut self.prior {
+            Some(prior) => **prior = self.w,
+            None => self.prior = Some(Box::new(self.w)),
+        }
         self.hystart = None;
         let flight = flight.min(self.w.cwnd);
         self.w.ssthresh = self.algo.ssthresh(&self.w, flight, mss, now);
