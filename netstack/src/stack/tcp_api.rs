@@ -397,7 +397,7 @@ impl Stack {
     /// listener resets the connections waiting in its accept queue.
     pub fn tcp_close(&mut self, now: Instant, h: SocketHandle) {
         match self.tcp.get(h) {
-            None => {}
+            None | Some(Socket::TimeWait(_)) => {}
             Some(Socket::Listener(_)) => self.close_listener(now, h),
             Some(Socket::Conn(tcb)) if tcb.orphan => {}
             Some(Socket::Conn(_)) => {
@@ -674,9 +674,21 @@ impl Stack {
         crate::tcp::table::connection_overhead()
     }
 
+    /// The memory a connection in TIME_WAIT holds once it is orphaned (its compact record and
+    /// its table entries), bytes.
+    pub fn tcp_time_wait_size() -> usize {
+        crate::tcp::table::time_wait_overhead()
+    }
+
     /// TCP sockets in the table (connections, listeners, unconnected sockets, and connections
     /// closed by the user that are still finishing, e.g. in TIME_WAIT).
     pub fn tcp_sockets(&self) -> usize {
         self.tcp.len()
+    }
+
+    /// Connections in TIME_WAIT (what `tcp_max_tw_buckets` bounds; Linux's `tw` in
+    /// `/proc/net/sockstat`).
+    pub fn tcp_time_wait_sockets(&self) -> usize {
+        self.tcp.time_wait_len()
     }
 }

@@ -10,6 +10,7 @@
 //! - `output`: which segment a connection sends next (data, FIN, ACKs, probes), Nagle, sender
 //!   and receiver silly-window avoidance, delayed ACKs;
 //! - `timers`: retransmission, delayed ACK, persist, keepalive, TIME_WAIT and FIN_WAIT_2;
+//! - `timewait`: the compact TIME_WAIT record and the rules for segments in TIME_WAIT;
 //! - `cc`: congestion control: the window, and the algorithm (NewReno or CUBIC) behind one
 //!   trait;
 //! - `scoreboard`: the sender's per-segment record of what was SACKed, lost and retransmitted;
@@ -40,6 +41,7 @@ pub(crate) mod scoreboard;
 pub(crate) mod table;
 pub(crate) mod tcb;
 mod timers;
+pub(crate) mod timewait;
 
 use core::fmt;
 

@@ -71,7 +71,12 @@ impl Tcb {
             return Some(self.control(TcpFlags::RST, self.snd_max, Kind::Rst, now));
         }
         match self.state {
-            State::Closed | State::Listen => None,
+            // The ACK of the peer's FIN of a connection closed at once instead of entering
+            // TIME_WAIT (`tcp_max_tw_buckets`).
+            State::Closed => self
+                .final_ack
+                .then(|| self.control(TcpFlags::empty(), self.snd_max, Kind::Ack, now)),
+            State::Listen => None,
             State::SynSent => (self.snd_nxt == self.iss).then(|| self.syn(config, now)),
             State::SynReceived => {
                 (self.snd_nxt == self.iss || self.ack_now).then(|| self.syn(config, now))
@@ -400,6 +405,7 @@ impl Tcb {
             }
             self.rcv_wup = self.rcv_nxt;
             self.ack_now = false;
+            self.final_ack = false;
             self.unacked_segs = 0;
             self.timers.delack = None;
             if field == 0 && !self.zero_window_sent {

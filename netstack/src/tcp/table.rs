@@ -13,6 +13,10 @@
 //!   without allocation when that changes.
 //! - **Reaping**: a connection is freed when it is closed and nobody can observe it any more
 //!   (the user closed the handle, or it is a child the user never saw).
+//! - **TIME_WAIT** (`table/time_wait.rs`): an orphaned connection in TIME_WAIT whose last ACK
+//!   has left becomes a compact [`TimeWait`] record in the same slot (same index, hash entry,
+//!   timer entry and port), and the table counts TIME_WAIT connections against
+//!   `tcp_max_tw_buckets`.
 
 use core::hash::BuildHasher;
 use core::net::{Ipv4Addr, SocketAddrV4};
@@ -23,15 +27,18 @@ use hashbrown::HashTable;
 
 use super::listen::Listener;
 use super::tcb::{Env, Tcb};
+use super::timewait::TimeWait;
 use super::{SocketHandle, State};
 use crate::time::Instant;
 use crate::timer::Wheel;
 
-/// A socket: a connection (or a not yet connected socket) or a listener.
+/// A socket: a connection (or a not yet connected socket), a listener, or what is left of an
+/// orphaned connection in TIME_WAIT.
 #[derive(Debug)]
 pub(crate) enum Socket {
     Conn(Box<Tcb>),
     Listener(Box<Listener>),
+    TimeWait(Box<TimeWait>),
 }
 
 #[derive(Debug, Default)]
@@ -84,6 +91,8 @@ pub(crate) struct Table {
     wheel: Wheel<u32>,
     dirty: VecDeque<u32>,
     fired: Vec<u32>,
+    /// Connections in TIME_WAIT, compact or not (what `tcp_max_tw_buckets` bounds).
+    time_wait: usize,
 }
 
 impl core::fmt::Debug for Table {
@@ -92,6 +101,7 @@ impl core::fmt::Debug for Table {
             .field("sockets", &(self.slots.len() - self.free.len()))
             .field("connections", &self.conns.len())
             .field("listeners", &self.listeners.len())
+            .field("time_wait", &self.time_wait)
             .field("dirty", &self.dirty.len())
             .finish()
     }
@@ -102,6 +112,12 @@ impl core::fmt::Debug for Table {
 /// byte, at full load).
 pub(crate) fn connection_overhead() -> usize {
     size_of::<Tcb>() + size_of::<Slot>() + size_of::<u32>() + 1
+}
+
+/// Bytes one orphaned connection in TIME_WAIT costs the table: its boxed record, its slab
+/// slot and its entry in the 4-tuple table.
+pub(crate) fn time_wait_overhead() -> usize {
+    size_of::<TimeWait>() + size_of::<Slot>() + size_of::<u32>() + 1
 }
 
 /// What `conns` hashes for slot `index` when it grows: its connection's 4-tuple (every index
@@ -115,10 +131,11 @@ fn key_at(slots: &[Slot], index: u32) -> Option<TupleKey> {
     tuple_at(slots, index).map(|(local, remote)| TupleKey::new(local, remote))
 }
 
-/// The local and remote addresses of the connection in `slots[index]`.
+/// The local and remote addresses of the connection in `slots[index]` (in TIME_WAIT too).
 fn tuple_at(slots: &[Slot], index: u32) -> Option<(SocketAddrV4, SocketAddrV4)> {
     match slots.get(index as usize)?.socket.as_ref()? {
         Socket::Conn(tcb) => Some((tcb.local, tcb.remote)),
+        Socket::TimeWait(tw) => Some((tw.local, tw.remote)),
         Socket::Listener(_) => None,
     }
 }
@@ -196,7 +213,7 @@ impl Table {
                 io::ErrorKind::InvalidInput,
                 "the socket is not listening",
             )),
-            None => Err(stale()),
+            Some(Socket::TimeWait(_)) | None => Err(stale()),
         }
     }
 
@@ -208,11 +225,11 @@ impl Table {
             .filter_map(|(i, slot)| Some((i as u32, slot.socket.as_ref()?)))
     }
 
-    /// The connection in slot `index`, whatever its generation.
+    /// The connection in slot `index`, whatever its generation (not a compact TIME_WAIT).
     pub fn conn_at(&mut self, index: u32) -> Option<&mut Tcb> {
         match self.slots.get_mut(index as usize)?.socket.as_mut()? {
             Socket::Conn(tcb) => Some(tcb),
-            Socket::Listener(_) => None,
+            Socket::Listener(_) | Socket::TimeWait(_) => None,
         }
     }
 
@@ -224,7 +241,7 @@ impl Table {
         }
         match slot.socket.as_mut()? {
             Socket::Listener(l) => Some(l),
-            Socket::Conn(_) => None,
+            Socket::Conn(_) | Socket::TimeWait(_) => None,
         }
     }
 
@@ -287,6 +304,7 @@ impl Table {
             }
             let (addr, listening, other_reuse) = match &self.slots[other as usize].socket {
                 Some(Socket::Conn(t)) => (*t.local.ip(), false, t.reuseaddr),
+                Some(Socket::TimeWait(t)) => (*t.local.ip(), false, t.reuseaddr),
                 Some(Socket::Listener(l)) => (*l.local.ip(), true, l.reuseaddr),
                 None => continue,
             };
@@ -485,11 +503,14 @@ impl Table {
         let tcb = self.conn_at(index).expect("checked above");
         tcb.update_persist(env.now);
         tcb.update_keepalive(env.config);
+        self.count_time_wait(index, env);
+        let tcb = self.conn_at(index).expect("checked above");
         let closed = tcb.state == State::Closed;
         let hashed = tcb.hashed;
         let wants = tcb.wants_output();
         let reap = closed
             && !tcb.rst_now
+            && !tcb.final_ack
             && (tcb.orphan || (tcb.parent.is_some() && !tcb.in_accept_queue));
         if closed && hashed {
             let key = TupleKey::new(tcb.local, tcb.remote);
@@ -502,6 +523,9 @@ impl Table {
         }
         if wants && queue {
             self.touch(index);
+        }
+        if self.compact_time_wait(index) {
+            return true;
         }
         self.refile_timer(index);
         true
@@ -604,6 +628,9 @@ impl Table {
                 if tcb.hashed {
                     self.unhash(index, TupleKey::new(tcb.local, tcb.remote));
                 }
+                if tcb.tw_counted {
+                    self.time_wait -= 1;
+                }
                 if let Some(key) = tcb.timer_key {
                     self.wheel.remove(key);
                 }
@@ -625,6 +652,14 @@ impl Table {
                 self.listeners.remove(&l.local);
                 self.release_port(index, l.local.port());
             }
+            Socket::TimeWait(tw) => {
+                self.unhash(index, TupleKey::new(tw.local, tw.remote));
+                if let Some(key) = tw.timer {
+                    self.wheel.remove(key);
+                }
+                self.time_wait -= 1;
+                self.release_port(index, tw.local.port());
+            }
         }
         let slot = &mut self.slots[index as usize];
         slot.generation = slot.generation.wrapping_add(1);
@@ -632,145 +667,7 @@ impl Table {
     }
 }
 
+mod time_wait;
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::StackConfig;
-
-    fn addr(host: u32, port: u16) -> SocketAddrV4 {
-        SocketAddrV4::new(Ipv4Addr::from_bits(0x0a00_0000 | host), port)
-    }
-
-    /// A connection socket with this 4-tuple, in the table and hashed; returns its index.
-    fn connect(table: &mut Table, local: SocketAddrV4, remote: SocketAddrV4) -> u32 {
-        let mut tcb = Tcb::new(&StackConfig::default(), Instant::ZERO);
-        tcb.local = local;
-        tcb.remote = remote;
-        let index = table.insert(Socket::Conn(Box::new(tcb)));
-        table.hash(index);
-        index
-    }
-
-    #[test]
-    fn demultiplexes_through_growth_and_removal() {
-        let mut table = Table::default();
-        let server = addr(1, 80);
-        let n = 5_000u32;
-        let peers: Vec<_> = (0..n)
-            .map(|i| addr(2 + i / 1000, 1024 + (i % 1000) as u16))
-            .collect();
-        let indices: Vec<_> = peers
-            .iter()
-            .map(|&p| connect(&mut table, server, p))
-            .collect();
-        for (&peer, &index) in peers.iter().zip(&indices) {
-            assert_eq!(table.lookup(server, peer), Some(index));
-            assert_eq!(
-                table.lookup(peer, server),
-                None,
-                "the reverse tuple is another"
-            );
-        }
-        assert_eq!(table.lookup(server, addr(1000, 1)), None);
-        for &index in indices.iter().step_by(2) {
-            table.free(index);
-        }
-        assert_eq!(table.conns.len(), n as usize / 2);
-        for (i, (&peer, &index)) in peers.iter().zip(&indices).enumerate() {
-            let expected = (i % 2 == 1).then_some(index);
-            assert_eq!(table.lookup(server, peer), expected);
-            assert_eq!(table.tuple_in_use(server, peer), expected.is_some());
-        }
-        // Freed slots are reused by new connections, which are found.
-        let again = connect(&mut table, server, peers[0]);
-        assert!(indices.contains(&again));
-        assert_eq!(table.lookup(server, peers[0]), Some(again));
-    }
-
-    #[test]
-    fn hashing_a_taken_tuple_again_replaces_its_connection() {
-        let mut table = Table::default();
-        let (local, remote) = (addr(1, 80), addr(2, 5000));
-        let old = connect(&mut table, local, remote);
-        let new = connect(&mut table, local, remote);
-        assert_eq!(table.lookup(local, remote), Some(new));
-        assert_eq!(table.conns.len(), 1);
-        // Freeing the replaced one leaves the new one in place.
-        table.free(old);
-        assert_eq!(table.lookup(local, remote), Some(new));
-        table.free(new);
-        assert_eq!(table.lookup(local, remote), None);
-        assert_eq!(table.conns.len(), 0);
-    }
-
-    #[test]
-    fn ports_are_counted_per_holder_and_released() {
-        let mut table = Table::default();
-        let port = 40_000;
-        let local = addr(1, port);
-        let a = connect(&mut table, local, addr(2, 80));
-        let b = connect(&mut table, local, addr(3, 80));
-        table.hold_port(a, port, false);
-        table.hold_port(b, port, false);
-        assert!(
-            table.port_free_for_ephemeral(port),
-            "implicit holders do not bar it"
-        );
-        assert!(table.check_bind(99, local, false).is_err());
-        table.free(a);
-        assert!(
-            table.check_bind(99, local, false).is_err(),
-            "b still holds it"
-        );
-        table.free(b);
-        assert!(table.check_bind(99, local, false).is_ok());
-        assert!(table.implicit.is_empty());
-        // An explicit holder keeps it from ephemeral use until freed; the slot's flag is reset
-        // when the slot is reused.
-        let c = connect(&mut table, local, addr(4, 80));
-        table.hold_port(c, port, true);
-        assert!(!table.port_free_for_ephemeral(port));
-        assert!(
-            table.check_bind(99, local, true).is_err(),
-            "not shared without reuseaddr"
-        );
-        table.free(c);
-        assert!(table.port_free_for_ephemeral(port));
-        assert!(table.bound.is_empty());
-        let d = connect(&mut table, local, addr(5, 80));
-        assert!(!table.slots[d as usize].explicit);
-    }
-
-    #[test]
-    #[cfg(target_pointer_width = "64")]
-    fn a_slot_is_three_words() {
-        assert_eq!(size_of::<Slot>(), 24);
-    }
-
-    #[test]
-    fn tuple_keys_tell_every_field_apart() {
-        let a = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 80);
-        let b = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 40000);
-        let key = TupleKey::new(a, b);
-        assert_eq!(key, TupleKey::new(a, b));
-        let others = [
-            TupleKey::new(b, a),
-            TupleKey::new(SocketAddrV4::new(*a.ip(), 81), b),
-            TupleKey::new(a, SocketAddrV4::new(*b.ip(), 40001)),
-            TupleKey::new(SocketAddrV4::new(Ipv4Addr::new(11, 0, 0, 1), 80), b),
-            TupleKey::new(a, SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 3), 40000)),
-            // A port's bits never land on an address's, or the reverse.
-            TupleKey::new(
-                SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 0),
-                SocketAddrV4::new(Ipv4Addr::new(0, 0, 0, 80), 40000),
-            ),
-        ];
-        for other in others {
-            assert_ne!(key, other);
-        }
-        let max = SocketAddrV4::new(Ipv4Addr::BROADCAST, u16::MAX);
-        let zero = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
-        assert_ne!(TupleKey::new(max, zero), TupleKey::new(zero, max));
-        assert_eq!(TupleKey::new(max, max).0, (1u128 << 96) - 1);
-    }
-}
+mod tests;

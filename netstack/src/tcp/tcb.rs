@@ -301,6 +301,11 @@ pub(crate) struct Tcb {
     pub synack_retries: Option<u8>,
     /// In the 4-tuple demultiplexing table.
     pub hashed: bool,
+    /// In TIME_WAIT and counted in the socket table's TIME_WAIT gauge (`tcp_max_tw_buckets`).
+    pub tw_counted: bool,
+    /// Closed instead of entering TIME_WAIT (`tcp_max_tw_buckets`) with the ACK of the peer's
+    /// FIN still to send: output sends it, then the connection may be freed.
+    pub final_ack: bool,
     /// No user handle refers to it any more (closed): freed when it reaches `Closed`.
     pub orphan: bool,
     /// Queued in the table's output queue.
@@ -412,6 +417,8 @@ impl Tcb {
             young: false,
             synack_retries: None,
             hashed: false,
+            tw_counted: false,
+            final_ack: false,
             orphan: false,
             dirty: false,
             active: false,

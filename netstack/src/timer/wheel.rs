@@ -16,6 +16,8 @@
 //! re-filed each time the top level comes round, until they are due; deadlines already in the past
 //! fire at once.
 
+use core::num::NonZeroU32;
+
 /// Number of levels.
 const LEVELS: usize = 6;
 const SLOT_BITS: u32 = 6;
@@ -24,11 +26,13 @@ const SLOTS: usize = 1 << SLOT_BITS;
 const SPAN: u64 = 1 << (SLOT_BITS as u64 * LEVELS as u64);
 const NIL: u32 = u32::MAX;
 
-/// Identifies an entry; the generation makes a key of a freed and reused slot harmless.
+/// Identifies an entry; the generation makes a key of a freed and reused slot harmless. The
+/// generation is never zero, so an `Option<TimerKey>` is as small as a key (8 bytes), which
+/// matters to the per-connection records that keep one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimerKey {
     index: u32,
-    generation: u32,
+    generation: NonZeroU32,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -48,7 +52,7 @@ struct Entry<T> {
     prev: u32,
     next: u32,
     state: State,
-    generation: u32,
+    generation: NonZeroU32,
 }
 
 /// The wheel. Not thread-safe: one per runtime or stack.
@@ -117,7 +121,7 @@ impl<T> Wheel<T> {
                     prev: NIL,
                     next: NIL,
                     state: State::Free,
-                    generation: 0,
+                    generation: NonZeroU32::MIN,
                 });
                 i
             }
@@ -175,7 +179,7 @@ impl<T> Wheel<T> {
         let entry = &mut self.entries[key.index as usize];
         entry.state = State::Free;
         entry.value = None;
-        entry.generation = entry.generation.wrapping_add(1);
+        entry.generation = entry.generation.checked_add(1).unwrap_or(NonZeroU32::MIN);
         self.free.push(key.index);
     }
 

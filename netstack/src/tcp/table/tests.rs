@@ -1,0 +1,141 @@
+//! Tests of the socket table: demultiplexing, port bookkeeping, slot layout.
+
+use super::*;
+use crate::config::StackConfig;
+
+fn addr(host: u32, port: u16) -> SocketAddrV4 {
+    SocketAddrV4::new(Ipv4Addr::from_bits(0x0a00_0000 | host), port)
+}
+
+/// A connection socket with this 4-tuple, in the table and hashed; returns its index.
+fn connect(table: &mut Table, local: SocketAddrV4, remote: SocketAddrV4) -> u32 {
+    let mut tcb = Tcb::new(&StackConfig::default(), Instant::ZERO);
+    tcb.local = local;
+    tcb.remote = remote;
+    let index = table.insert(Socket::Conn(Box::new(tcb)));
+    table.hash(index);
+    index
+}
+
+#[test]
+fn demultiplexes_through_growth_and_removal() {
+    let mut table = Table::default();
+    let server = addr(1, 80);
+    let n = 5_000u32;
+    let peers: Vec<_> = (0..n)
+        .map(|i| addr(2 + i / 1000, 1024 + (i % 1000) as u16))
+        .collect();
+    let indices: Vec<_> = peers
+        .iter()
+        .map(|&p| connect(&mut table, server, p))
+        .collect();
+    for (&peer, &index) in peers.iter().zip(&indices) {
+        assert_eq!(table.lookup(server, peer), Some(index));
+        assert_eq!(
+            table.lookup(peer, server),
+            None,
+            "the reverse tuple is another"
+        );
+    }
+    assert_eq!(table.lookup(server, addr(1000, 1)), None);
+    for &index in indices.iter().step_by(2) {
+        table.free(index);
+    }
+    assert_eq!(table.conns.len(), n as usize / 2);
+    for (i, (&peer, &index)) in peers.iter().zip(&indices).enumerate() {
+        let expected = (i % 2 == 1).then_some(index);
+        assert_eq!(table.lookup(server, peer), expected);
+        assert_eq!(table.tuple_in_use(server, peer), expected.is_some());
+    }
+    // Freed slots are reused by new connections, which are found.
+    let again = connect(&mut table, server, peers[0]);
+    assert!(indices.contains(&again));
+    assert_eq!(table.lookup(server, peers[0]), Some(again));
+}
+
+#[test]
+fn hashing_a_taken_tuple_again_replaces_its_connection() {
+    let mut table = Table::default();
+    let (local, remote) = (addr(1, 80), addr(2, 5000));
+    let old = connect(&mut table, local, remote);
+    let new = connect(&mut table, local, remote);
+    assert_eq!(table.lookup(local, remote), Some(new));
+    assert_eq!(table.conns.len(), 1);
+    // Freeing the replaced one leaves the new one in place.
+    table.free(old);
+    assert_eq!(table.lookup(local, remote), Some(new));
+    table.free(new);
+    assert_eq!(table.lookup(local, remote), None);
+    assert_eq!(table.conns.len(), 0);
+}
+
+#[test]
+fn ports_are_counted_per_holder_and_released() {
+    let mut table = Table::default();
+    let port = 40_000;
+    let local = addr(1, port);
+    let a = connect(&mut table, local, addr(2, 80));
+    let b = connect(&mut table, local, addr(3, 80));
+    table.hold_port(a, port, false);
+    table.hold_port(b, port, false);
+    assert!(
+        table.port_free_for_ephemeral(port),
+        "implicit holders do not bar it"
+    );
+    assert!(table.check_bind(99, local, false).is_err());
+    table.free(a);
+    assert!(
+        table.check_bind(99, local, false).is_err(),
+        "b still holds it"
+    );
+    table.free(b);
+    assert!(table.check_bind(99, local, false).is_ok());
+    assert!(table.implicit.is_empty());
+    // An explicit holder keeps it from ephemeral use until freed; the slot's flag is reset
+    // when the slot is reused.
+    let c = connect(&mut table, local, addr(4, 80));
+    table.hold_port(c, port, true);
+    assert!(!table.port_free_for_ephemeral(port));
+    assert!(
+        table.check_bind(99, local, true).is_err(),
+        "not shared without reuseaddr"
+    );
+    table.free(c);
+    assert!(table.port_free_for_ephemeral(port));
+    assert!(table.bound.is_empty());
+    let d = connect(&mut table, local, addr(5, 80));
+    assert!(!table.slots[d as usize].explicit);
+}
+
+#[test]
+#[cfg(target_pointer_width = "64")]
+fn a_slot_is_three_words() {
+    assert_eq!(size_of::<Slot>(), 24);
+}
+
+#[test]
+fn tuple_keys_tell_every_field_apart() {
+    let a = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 80);
+    let b = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 40000);
+    let key = TupleKey::new(a, b);
+    assert_eq!(key, TupleKey::new(a, b));
+    let others = [
+        TupleKey::new(b, a),
+        TupleKey::new(SocketAddrV4::new(*a.ip(), 81), b),
+        TupleKey::new(a, SocketAddrV4::new(*b.ip(), 40001)),
+        TupleKey::new(SocketAddrV4::new(Ipv4Addr::new(11, 0, 0, 1), 80), b),
+        TupleKey::new(a, SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 3), 40000)),
+        // A port's bits never land on an address's, or the reverse.
+        TupleKey::new(
+            SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 0),
+            SocketAddrV4::new(Ipv4Addr::new(0, 0, 0, 80), 40000),
+        ),
+    ];
+    for other in others {
+        assert_ne!(key, other);
+    }
+    let max = SocketAddrV4::new(Ipv4Addr::BROADCAST, u16::MAX);
+    let zero = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
+    assert_ne!(TupleKey::new(max, zero), TupleKey::new(zero, max));
+    assert_eq!(TupleKey::new(max, max).0, (1u128 << 96) - 1);
+}
