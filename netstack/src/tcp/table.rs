@@ -535,10 +535,7 @@ impl Table {
         let Some(tcb) = self.conn_at(index) else {
             return;
         };
-        let tick = tcb
-            .timers
-            .earliest()
-            .map(|t| t.total_micros().div_ceil(1000));
+        let tick = tcb.timers.earliest_micros().map(|us| us.div_ceil(1000));
         if tick == tcb.timer_tick {
             return;
         }
