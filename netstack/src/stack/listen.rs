@@ -126,7 +126,8 @@ impl Stack {
             return;
         }
         tcb.young = true;
-        let child = self.tcp.insert(Socket::Conn(Box::new(tcb)));
+        let tcb = self.tcp.boxed(tcb);
+        let child = self.tcp.insert(Socket::Conn(tcb));
         self.tcp.hold_port(child, local.port(), false);
         self.tcp.hash(child);
         if let Some(listener) = self.tcp.listener_at(parent.0, parent.1) {
@@ -326,7 +327,8 @@ impl Stack {
         tcb.snd_wl2 = ack;
         tcb.parent = Some(parent);
         tcb.in_accept_queue = true;
-        let child = self.tcp.insert(Socket::Conn(Box::new(tcb)));
+        let tcb = self.tcp.boxed(tcb);
+        let child = self.tcp.insert(Socket::Conn(tcb));
         self.tcp.hold_port(child, local.port(), false);
         self.tcp.hash(child);
         self.counters.inc(Counter::TcpPassiveOpens);

@@ -71,7 +71,7 @@ pub struct TcpInfo {
 impl Stack {
     /// A new TCP socket, neither bound nor connected (`socket(2)`; tokio's `TcpSocket::new_v4`).
     pub fn tcp_socket(&mut self) -> SocketHandle {
-        let tcb = Box::new(Tcb::new(&self.config, Instant::ZERO));
+        let tcb = self.tcp.boxed(Tcb::new(&self.config, Instant::ZERO));
         let index = self.tcp.insert(Socket::Conn(tcb));
         self.tcp.handle(index)
     }

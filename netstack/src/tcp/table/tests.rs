@@ -139,3 +139,34 @@ fn tuple_keys_tell_every_field_apart() {
     assert_ne!(TupleKey::new(max, zero), TupleKey::new(zero, max));
     assert_eq!(TupleKey::new(max, max).0, (1u128 << 96) - 1);
 }
+
+#[test]
+fn freed_control_blocks_are_reused_without_their_buffers() {
+    let mut table = Table::default();
+    let a = connect(&mut table, addr(1, 80), addr(2, 5000));
+    let tcb = table.conn_at(a).unwrap();
+    assert_eq!(
+        tcb.recv.push(&[1; 100]),
+        100,
+        "unread data when it is freed"
+    );
+    let first: *const Tcb = &*tcb;
+    table.free(a);
+    assert_eq!(table.spare.len(), 1);
+    assert_eq!(table.spare[0].recv.allocated(), 0, "its buffers go at once");
+    let reused = table.boxed(Tcb::new(&StackConfig::default(), Instant::ZERO));
+    assert_eq!(&*reused as *const Tcb, first, "the same allocation");
+    assert!(
+        reused.recv.is_empty() && reused.state == State::Closed,
+        "a fresh block"
+    );
+    assert!(table.spare.is_empty());
+    // At most SPARE_TCBS are kept.
+    let many: Vec<u32> = (0..SPARE_TCBS as u32 + 10)
+        .map(|i| connect(&mut table, addr(1, 80), addr(3, 1000 + i as u16)))
+        .collect();
+    for index in many {
+        table.free(index);
+    }
+    assert_eq!(table.spare.len(), SPARE_TCBS);
+}

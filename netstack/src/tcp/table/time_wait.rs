@@ -95,7 +95,9 @@ impl Table {
         let mut tw = TimeWait::from_tcb(tcb);
         tw.timer = tcb.timer_key;
         let filed = tcb.timer_tick;
-        *socket = Socket::TimeWait(Box::new(tw));
+        if let Socket::Conn(tcb) = std::mem::replace(socket, Socket::TimeWait(Box::new(tw))) {
+            self.recycle(tcb);
+        }
         if filed != Some(tick(tw.expires)) || tw.timer.is_none() {
             self.refile_time_wait(index);
         }
