@@ -34,6 +34,7 @@ use super::timewait::TimeWait;
 use super::{SocketHandle, State};
 use crate::time::Instant;
 use crate::timer::Wheel;
+use time_wait::count_time_wait;
 
 /// Freed control blocks kept for reuse (their allocations only: about 60 KB at most).
 const SPARE_TCBS: usize = 64;
@@ -147,6 +148,41 @@ fn tuple_at(slots: &[Slot], index: u32) -> Option<(SocketAddrV4, SocketAddrV4)> 
         Socket::Conn(tcb) => Some((tcb.local, tcb.remote)),
         Socket::TimeWait(tw) => Some((tw.local, tw.remote)),
         Socket::Listener(_) => None,
+    }
+}
+
+/// The connection in `slots[index]` (a free function, so that other fields of the table can
+/// be borrowed beside it).
+fn conn_in(slots: &mut [Slot], index: u32) -> Option<&mut Tcb> {
+    match slots.get_mut(index as usize)?.socket.as_mut()? {
+        Socket::Conn(tcb) => Some(tcb),
+        Socket::Listener(_) | Socket::TimeWait(_) => None,
+    }
+}
+
+/// Files connection `index`'s wheel entry at its earliest deadline, if that moved: one entry
+/// per connection, re-armed in place (a fired entry too), removed when no timer runs.
+fn refile_timer(wheel: &mut Wheel<u32>, tcb: &mut Tcb, index: u32) {
+    let tick = tcb.timers.earliest_micros().map(|us| us.div_ceil(1000));
+    if tick == tcb.timer_tick {
+        return;
+    }
+    tcb.timer_tick = tick;
+    match (tick, tcb.timer_key) {
+        (None, Some(key)) => {
+            wheel.remove(key);
+            tcb.timer_key = None;
+        }
+        (None, None) => {}
+        (Some(tick), Some(key)) => {
+            if let Some(value) = wheel.value_mut(key) {
+                *value = Some(index);
+                wheel.reset(key, tick);
+            } else {
+                tcb.timer_key = Some(wheel.insert(tick, index));
+            }
+        }
+        (Some(tick), None) => tcb.timer_key = Some(wheel.insert(tick, index)),
     }
 }
 
@@ -514,90 +550,65 @@ impl Table {
     }
 
     fn settle_inner(&mut self, index: u32, env: &mut Env<'_>, queue: bool) -> bool {
-        let Some(tcb) = self.conn_at(index) else {
+        let Some(tcb) = conn_in(&mut self.slots, index) else {
             return false;
         };
         if let Some((p, g)) = tcb.parent
             && tcb.state != State::Closed
+            && !self.listener_alive(p, g)
         {
-            let alive = matches!(
-                self.slots.get(p as usize),
-                Some(Slot { generation, socket: Some(Socket::Listener(_)), .. }) if *generation == g
-            );
-            if !alive {
-                let tcb = self.conn_at(index).expect("checked above");
-                tcb.rst_now = tcb.state.is_synchronized();
-                tcb.close_with(env, None);
-                tcb.orphan = true;
-            }
+            let tcb = conn_in(&mut self.slots, index).expect("checked above");
+            tcb.rst_now = tcb.state.is_synchronized();
+            tcb.close_with(env, None);
+            tcb.orphan = true;
         }
-        let tcb = self.conn_at(index).expect("checked above");
+        // One borrow of the control block for the rest (fields apart: slots, wheel, counts).
+        let tcb = conn_in(&mut self.slots, index).expect("checked above");
         tcb.update_persist(env.now);
         tcb.update_keepalive(env.config);
-        self.count_time_wait(index, env);
-        let tcb = self.conn_at(index).expect("checked above");
+        if tcb.state == State::TimeWait || tcb.tw_counted {
+            count_time_wait(&mut self.time_wait, tcb, env);
+        }
         let closed = tcb.state == State::Closed;
-        let hashed = tcb.hashed;
-        let wants = tcb.wants_output();
-        let reap = closed
-            && !tcb.rst_now
-            && !tcb.final_ack
-            && (tcb.orphan || (tcb.parent.is_some() && !tcb.in_accept_queue));
-        if closed && hashed {
-            let key = TupleKey::new(tcb.local, tcb.remote);
-            tcb.hashed = false;
-            self.unhash(index, key);
+        if closed {
+            let hashed = tcb.hashed;
+            let reap = !tcb.rst_now
+                && !tcb.final_ack
+                && (tcb.orphan || (tcb.parent.is_some() && !tcb.in_accept_queue));
+            if hashed {
+                let key = TupleKey::new(tcb.local, tcb.remote);
+                tcb.hashed = false;
+                self.unhash(index, key);
+            }
+            if reap {
+                self.free(index);
+                return false;
+            }
         }
-        if reap {
-            self.free(index);
-            return false;
+        let tcb = conn_in(&mut self.slots, index).expect("checked above");
+        if queue && !tcb.dirty && tcb.wants_output() {
+            tcb.dirty = true;
+            self.dirty.push_back(index);
         }
-        if wants && queue {
-            self.touch(index);
-        }
-        if self.compact_time_wait(index) {
+        if tcb.state == State::TimeWait
+            && tcb.orphan
+            && !tcb.dirty
+            && !tcb.ack_now
+            && self.compact_time_wait(index)
+        {
             return true;
         }
-        self.refile_timer(index);
+        let tcb = conn_in(&mut self.slots, index).expect("checked above");
+        refile_timer(&mut self.wheel, tcb, index);
         true
     }
 
-    fn refile_timer(&mut self, index: u32) {
-        let Some(tcb) = self.conn_at(index) else {
-            return;
-        };
-        let tick = tcb.timers.earliest_micros().map(|us| us.div_ceil(1000));
-        if tick == tcb.timer_tick {
-            return;
-        }
-        tcb.timer_tick = tick;
-        let key = tcb.timer_key;
-        match (tick, key) {
-            (None, Some(key)) => {
-                self.wheel.remove(key);
-                if let Some(tcb) = self.conn_at(index) {
-                    tcb.timer_key = None;
-                }
-            }
-            (None, None) => {}
-            (Some(tick), Some(key)) => {
-                if let Some(value) = self.wheel.value_mut(key) {
-                    *value = Some(index);
-                    self.wheel.reset(key, tick);
-                } else {
-                    let key = self.wheel.insert(tick, index);
-                    if let Some(tcb) = self.conn_at(index) {
-                        tcb.timer_key = Some(key);
-                    }
-                }
-            }
-            (Some(tick), None) => {
-                let key = self.wheel.insert(tick, index);
-                if let Some(tcb) = self.conn_at(index) {
-                    tcb.timer_key = Some(key);
-                }
-            }
-        }
+    /// Whether slot `p` still holds the listener of generation `g`.
+    fn listener_alive(&self, p: u32, g: u32) -> bool {
+        matches!(
+            self.slots.get(p as usize),
+            Some(Slot { generation, socket: Some(Socket::Listener(_)), .. }) if *generation == g
+        )
     }
 
     /// A listener's request is young no more (its SYN-ACK was retransmitted, or it left the

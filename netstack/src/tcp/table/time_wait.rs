@@ -19,13 +19,38 @@
 use super::{Slot, Socket, Table};
 use crate::stats::Counter;
 use crate::tcp::State;
-use crate::tcp::tcb::Env;
+use crate::tcp::tcb::{Env, Tcb};
 use crate::tcp::timewait::TimeWait;
 use crate::time::Instant;
 
 /// The wheel tick a deadline is filed at (the first millisecond tick at or after it).
 fn tick(at: Instant) -> u64 {
     at.total_micros().div_ceil(1000)
+}
+
+/// Counts `tcb` into or out of the TIME_WAIT gauge `time_wait` after an event; one that just
+/// entered TIME_WAIT with `tcp_max_tw_buckets` taken is closed at once instead (see the module
+/// docs).
+pub(super) fn count_time_wait(time_wait: &mut usize, tcb: &mut Tcb, env: &mut Env<'_>) {
+    let full = *time_wait >= env.config.tcp_max_tw_buckets as usize;
+    match (tcb.state == State::TimeWait, tcb.tw_counted) {
+        (true, false) if full => {
+            env.count(Counter::TcpExtTCPTimeWaitOverflow);
+            let ack = tcb.ack_now;
+            tcb.close_with(env, None);
+            tcb.ack_now = ack;
+            tcb.final_ack = ack;
+        }
+        (true, false) => {
+            tcb.tw_counted = true;
+            *time_wait += 1;
+        }
+        (false, true) => {
+            tcb.tw_counted = false;
+            *time_wait -= 1;
+        }
+        _ => {}
+    }
 }
 
 impl Table {
@@ -39,34 +64,6 @@ impl Table {
         match self.slots.get_mut(index as usize)?.socket.as_mut()? {
             Socket::TimeWait(tw) => Some(tw),
             Socket::Conn(_) | Socket::Listener(_) => None,
-        }
-    }
-
-    /// Counts connection `index` into or out of the TIME_WAIT gauge after an event; one that
-    /// just entered TIME_WAIT with `tcp_max_tw_buckets` taken is closed at once instead (see the
-    /// module docs).
-    pub(super) fn count_time_wait(&mut self, index: u32, env: &mut Env<'_>) {
-        let full = self.time_wait >= env.config.tcp_max_tw_buckets as usize;
-        let Some(tcb) = self.conn_at(index) else {
-            return;
-        };
-        match (tcb.state == State::TimeWait, tcb.tw_counted) {
-            (true, false) if full => {
-                env.count(Counter::TcpExtTCPTimeWaitOverflow);
-                let ack = tcb.ack_now;
-                tcb.close_with(env, None);
-                tcb.ack_now = ack;
-                tcb.final_ack = ack;
-            }
-            (true, false) => {
-                tcb.tw_counted = true;
-                self.time_wait += 1;
-            }
-            (false, true) => {
-                tcb.tw_counted = false;
-                self.time_wait -= 1;
-            }
-            _ => {}
         }
     }
 
