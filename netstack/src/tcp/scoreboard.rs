@@ -78,6 +78,10 @@ impl Delivery {
     }
 }
 
+/// Segments a cleared scoreboard keeps room for (an idle connection's worth: a request and
+/// its response).
+const KEEP_SEGMENTS: usize = 16;
+
 /// The scoreboard of one connection.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Scoreboard {
@@ -98,9 +102,28 @@ impl Scoreboard {
         Scoreboard::default()
     }
 
-    /// Forgets everything (the connection ended).
+    /// Forgets everything (the connection ended), keeping room for a few segments (more is
+    /// freed), so a recycled control block's scoreboard serves the next connection without
+    /// allocating.
     pub fn clear(&mut self) {
-        *self = Scoreboard::default();
+        let mut segs = std::mem::take(&mut self.segs);
+        segs.clear();
+        if segs.capacity() > KEEP_SEGMENTS {
+            segs = VecDeque::new();
+        }
+        *self = Scoreboard {
+            segs,
+            ..Scoreboard::default()
+        };
+    }
+
+    /// Takes over `old`'s storage, cleared, if this scoreboard has none (see
+    /// [`Scoreboard::clear`]).
+    pub fn adopt_storage(&mut self, mut old: Scoreboard) {
+        if self.segs.capacity() == 0 {
+            old.clear();
+            self.segs = old.segs;
+        }
     }
 
     /// Nothing outstanding.
@@ -597,5 +620,32 @@ mod tests {
         sb.on_sack(seq(0), &[(seq(1000), seq(2000))], &mut d);
         sb.on_ack(seq(1000), &mut d);
         assert!(sb.head_sacked());
+    }
+
+    #[test]
+    fn a_cleared_scoreboard_keeps_a_little_room_for_the_next_connection() {
+        let mut sb = ten();
+        let room = sb.segs.capacity();
+        assert!((10..=KEEP_SEGMENTS).contains(&room));
+        sb.clear();
+        assert!(sb.is_empty() && sb.lost_bytes() == 0 && sb.sacked_bytes() == 0);
+        assert_eq!(sb.segs.capacity(), room, "kept");
+        let mut fresh = Scoreboard::new();
+        fresh.adopt_storage(sb);
+        assert_eq!(fresh.segs.capacity(), room);
+        assert!(fresh.is_empty());
+        // A bulk sender's large scoreboard is freed.
+        let mut big = Scoreboard::new();
+        for i in 0..100 {
+            big.on_sent(BASE + i * 1000, 1000, t(0));
+        }
+        big.clear();
+        assert_eq!(big.segs.capacity(), 0);
+        // One with storage of its own keeps it.
+        let mut own = ten();
+        own.clear();
+        let before = own.segs.capacity();
+        own.adopt_storage(ten());
+        assert_eq!(own.segs.capacity(), before);
     }
 }

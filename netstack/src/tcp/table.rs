@@ -209,7 +209,9 @@ impl Table {
     pub fn boxed(&mut self, tcb: Tcb) -> Box<Tcb> {
         match self.spare.pop() {
             Some(mut spare) => {
+                let scoreboard = std::mem::take(&mut spare.sb);
                 *spare = tcb;
+                spare.sb.adopt_storage(scoreboard);
                 spare
             }
             None => Box::new(tcb),
