@@ -9,8 +9,9 @@
 //!   ports are never taken from a port someone bound.
 //! - **Output queue**: connections with something to send are queued once (a `dirty` flag), and
 //!   the stack's transmit drains the queue; idle connections cost nothing per tick.
-//! - **Timers**: one wheel entry per connection, filed at its earliest deadline and moved
-//!   without allocation when that changes.
+//! - **Timers**: one wheel entry per connection, at or before its earliest deadline: moved
+//!   (without allocation) only when a deadline comes earlier; one that moves later is picked
+//!   up when the entry fires (see `refile_timer`).
 //! - **Reaping**: a connection is freed when it is closed and nobody can observe it any more
 //!   (the user closed the handle, or it is a child the user never saw). Its control block's
 //!   allocation is kept for the next connection (up to [`SPARE_TCBS`], buffers freed): a
@@ -160,21 +161,23 @@ fn conn_in(slots: &mut [Slot], index: u32) -> Option<&mut Tcb> {
     }
 }
 
-/// Files connection `index`'s wheel entry at its earliest deadline, if that moved: one entry
-/// per connection, re-armed in place (a fired entry too), removed when no timer runs.
+/// Keeps connection `index`'s wheel entry at or before its earliest deadline: one entry per
+/// connection, moved only when a deadline comes *earlier* than where it is filed (or nothing is
+/// filed). A deadline that moves later (a retransmission timer restarted by every ACK, a
+/// delayed ACK cleared, the last timer stopped) leaves the entry where it is: when it fires,
+/// the connection runs what is due (perhaps nothing) and is filed again at its earliest
+/// deadline then. Most timer changes are of that kind, so most refiles are saved (at most one
+/// early wake-up per connection and deadline, as kernels that re-arm lazily pay).
 fn refile_timer(wheel: &mut Wheel<u32>, tcb: &mut Tcb, index: u32) {
-    let tick = tcb.timers.earliest_micros().map(|us| us.div_ceil(1000));
-    if tick == tcb.timer_tick {
+    let Some(tick) = tcb.timers.earliest_micros().map(|us| us.div_ceil(1000)) else {
+        return;
+    };
+    if tcb.timer_tick.is_some_and(|filed| filed <= tick) {
         return;
     }
-    tcb.timer_tick = tick;
-    match (tick, tcb.timer_key) {
-        (None, Some(key)) => {
-            wheel.remove(key);
-            tcb.timer_key = None;
-        }
-        (None, None) => {}
-        (Some(tick), Some(key)) => {
+    tcb.timer_tick = Some(tick);
+    match tcb.timer_key {
+        Some(key) => {
             if let Some(value) = wheel.value_mut(key) {
                 *value = Some(index);
                 wheel.reset(key, tick);
@@ -182,7 +185,7 @@ fn refile_timer(wheel: &mut Wheel<u32>, tcb: &mut Tcb, index: u32) {
                 tcb.timer_key = Some(wheel.insert(tick, index));
             }
         }
-        (Some(tick), None) => tcb.timer_key = Some(wheel.insert(tick, index)),
+        None => tcb.timer_key = Some(wheel.insert(tick, index)),
     }
 }
 

@@ -244,7 +244,8 @@ pub(crate) struct Tcb {
     // Timers and their counts.
     pub timers: Timers,
     pub timer_key: Option<TimerKey>,
-    /// The wheel tick `timer_key` is filed for.
+    /// The wheel tick `timer_key` is filed for (at or before the earliest deadline; `None`
+    /// once it fired).
     pub timer_tick: Option<u64>,
     /// Consecutive retransmission timeouts without progress.
     pub retries: u8,

@@ -170,3 +170,48 @@ fn freed_control_blocks_are_reused_without_their_buffers() {
     }
     assert_eq!(table.spare.len(), SPARE_TCBS);
 }
+
+#[test]
+fn a_connections_wheel_entry_moves_only_to_earlier_deadlines() {
+    use crate::stats::Counters;
+    use std::time::Duration;
+    let config = StackConfig::default();
+    let mut counters = Counters::default();
+    let mut table = Table::default();
+    let index = connect(&mut table, addr(1, 80), addr(2, 5000));
+    let at = |ms| Instant::from_millis(ms);
+    let mut settle = |table: &mut Table, change: &dyn Fn(&mut Tcb)| {
+        change(table.conn_at(index).unwrap());
+        let mut env = Env {
+            now: Instant::ZERO,
+            config: &config,
+            counters: &mut counters,
+        };
+        assert!(table.settle(index, &mut env));
+        table.conn_at(index).unwrap().timer_tick
+    };
+    let established = |t: &mut Tcb| t.state = State::Established;
+    assert_eq!(settle(&mut table, &established), None, "nothing armed");
+    let rto = |t: &mut Tcb| t.timers.rto = Some(at(200));
+    assert_eq!(settle(&mut table, &rto), Some(200));
+    // Restarted later (an ACK): the entry stays where it is.
+    let later = |t: &mut Tcb| t.timers.rto = Some(at(450));
+    assert_eq!(settle(&mut table, &later), Some(200));
+    // An earlier deadline moves it.
+    let delack = |t: &mut Tcb| t.timers.delack = Some(at(40) + Duration::from_micros(1));
+    assert_eq!(
+        settle(&mut table, &delack),
+        Some(41),
+        "rounded up to the next tick"
+    );
+    // Everything stopped: the entry stays, to fire for nothing (or go with the connection).
+    let none = |t: &mut Tcb| t.timers = Default::default();
+    assert_eq!(settle(&mut table, &none), Some(41));
+    assert!(table.next_timer().is_some());
+    // When it fires, the connection is filed again at its earliest deadline then.
+    assert_eq!(table.advance_timers(at(41)), 1);
+    assert_eq!(table.take_fired(), [index]);
+    assert_eq!(settle(&mut table, &later), Some(450));
+    table.free(index);
+    assert_eq!(table.next_timer(), None, "freed with its connection");
+}

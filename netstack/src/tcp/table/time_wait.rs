@@ -95,7 +95,9 @@ impl Table {
         if let Socket::Conn(tcb) = std::mem::replace(socket, Socket::TimeWait(Box::new(tw))) {
             self.recycle(tcb);
         }
-        if filed != Some(tick(tw.expires)) || tw.timer.is_none() {
+        // A live entry filed earlier than the expiry (a timer the connection had) fires
+        // there and is refiled then, like a connection's.
+        if filed.is_none_or(|filed| filed > tick(tw.expires)) || tw.timer.is_none() {
             self.refile_time_wait(index);
         }
         true
