@@ -152,9 +152,12 @@ impl Stack {
         let mut sent = 0;
         while let Some(index) = self.tcp.pop_dirty() {
             let mut burst = 0;
+            // After a segment, most connections have nothing more (an ACK, a request): the
+            // cheap test of what is owed says so without working out the next segment.
             while let Some(seg) = self
                 .tcp
                 .conn_at(index)
+                .filter(|t| burst == 0 || t.may_send())
                 .and_then(|t| t.next_segment(&self.config, now))
             {
                 if burst == BURST {

@@ -367,6 +367,12 @@ impl Tcb {
             .then(|| self.control(TcpFlags::empty(), self.snd_max, Kind::Ack, now))
     }
 
+    /// Whether [`Tcb::next_segment`] may have a segment: what [`Tcb::wants_output`] says is
+    /// owed, or a window update. A cheap pre-check (never false when a segment is due).
+    pub(crate) fn may_send(&self) -> bool {
+        self.wants_output() || self.window_update_due()
+    }
+
     /// Whether reading made enough room that the peer should hear of it now (Linux's rule in
     /// `__tcp_cleanup_rbuf`: the window we could offer is at least twice the one offered, and
     /// that one is at most half the buffer).
