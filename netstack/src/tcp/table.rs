@@ -9,9 +9,10 @@
 //!   ports are never taken from a port someone bound.
 //! - **Output queue**: connections with something to send are queued once (a `dirty` flag), and
 //!   the stack's transmit drains the queue; idle connections cost nothing per tick.
-//! - **Timers**: one wheel entry per connection, at or before its earliest deadline: moved
-//!   (without allocation) only when a deadline comes earlier; one that moves later is picked
-//!   up when the entry fires (see `refile_timer`).
+//! - **Timers**: one wheel entry per connection with a timer running, at or before its
+//!   earliest deadline: moved (without allocation) only when a deadline comes earlier; one
+//!   that moves later is picked up when the entry fires; removed when no timer runs (see
+//!   `refile_timer`).
 //! - **Reaping**: a connection is freed when it is closed and nobody can observe it any more
 //!   (the user closed the handle, or it is a child the user never saw). Its control block's
 //!   allocation is kept for the next connection (up to [`SPARE_TCBS`], buffers freed): a
@@ -163,13 +164,20 @@ fn conn_in(slots: &mut [Slot], index: u32) -> Option<&mut Tcb> {
 
 /// Keeps connection `index`'s wheel entry at or before its earliest deadline: one entry per
 /// connection, moved only when a deadline comes *earlier* than where it is filed (or nothing is
-/// filed). A deadline that moves later (a retransmission timer restarted by every ACK, a
-/// delayed ACK cleared, the last timer stopped) leaves the entry where it is: when it fires,
-/// the connection runs what is due (perhaps nothing) and is filed again at its earliest
-/// deadline then. Most timer changes are of that kind, so most refiles are saved (at most one
-/// early wake-up per connection and deadline, as kernels that re-arm lazily pay).
+/// filed). A deadline that moves later (a retransmission timer restarted by every ACK, the
+/// release timer taking over from it, a delayed ACK cleared) leaves the entry where it is:
+/// when it fires, the connection runs what is due (perhaps nothing) and is filed again at its
+/// earliest deadline then. Most timer changes are of that kind, so most refiles are saved (at
+/// most one early wake-up per connection and deadline, as kernels that re-arm lazily pay).
+/// When no timer runs any more, the entry goes at once: an idle connection holds none (a
+/// burst of connections established and gone quiet would otherwise keep a wheel entry each
+/// until their old deadlines came).
 fn refile_timer(wheel: &mut Wheel<u32>, tcb: &mut Tcb, index: u32) {
     let Some(tick) = tcb.timers.earliest_micros().map(|us| us.div_ceil(1000)) else {
+        if let Some(key) = tcb.timer_key.take() {
+            wheel.remove(key);
+        }
+        tcb.timer_tick = None;
         return;
     };
     if tcb.timer_tick.is_some_and(|filed| filed <= tick) {

@@ -204,13 +204,15 @@ fn a_connections_wheel_entry_moves_only_to_earlier_deadlines() {
         Some(41),
         "rounded up to the next tick"
     );
-    // Everything stopped: the entry stays, to fire for nothing (or go with the connection).
-    let none = |t: &mut Tcb| t.timers = Default::default();
-    assert_eq!(settle(&mut table, &none), Some(41));
-    assert!(table.next_timer().is_some());
     // When it fires, the connection is filed again at its earliest deadline then.
     assert_eq!(table.advance_timers(at(41)), 1);
     assert_eq!(table.take_fired(), [index]);
+    let stop_delack = |t: &mut Tcb| t.timers.delack = None;
+    assert_eq!(settle(&mut table, &stop_delack), Some(450));
+    // Everything stopped: the entry goes (an idle connection holds none).
+    let none = |t: &mut Tcb| t.timers = Default::default();
+    assert_eq!(settle(&mut table, &none), None);
+    assert_eq!(table.next_timer(), None);
     assert_eq!(settle(&mut table, &later), Some(450));
     table.free(index);
     assert_eq!(table.next_timer(), None, "freed with its connection");
