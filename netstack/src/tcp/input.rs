@@ -30,7 +30,7 @@ use super::State;
 use super::assembler::Added;
 use super::seq_dist;
 use super::tcb::{Env, QUICKACKS, Tcb, reset_error};
-use super::timewait::{INVALID_RATELIMIT, PAWS_IDLE, TimeWait, TwVerdict};
+use super::timewait::{INVALID_RATELIMIT, PAWS_IDLE};
 use crate::config::StackConfig;
 use crate::stats::Counter;
 use crate::time::Instant;
@@ -101,25 +101,6 @@ impl Tcb {
             State::TimeWait => self.on_time_wait(env, seg, payload),
             _ => self.on_synchronized(env, seg, payload),
         }
-    }
-
-    /// A segment in TIME_WAIT, while the user still holds the handle: the compact record's
-    /// rules (`timewait.rs`) decide, on a record made from this control block for the
-    /// occasion; its ACK leaves through the connection's own output.
-    fn on_time_wait(&mut self, env: &mut Env<'_>, seg: &TcpRepr, payload: &[u8]) -> Verdict {
-        let mut tw = TimeWait::from_tcb(self);
-        let verdict = tw.on_segment(env, seg, payload.len());
-        self.ts_recent = tw.ts_recent;
-        self.ts_recent_stamp = tw.ts_recent_stamp;
-        self.last_invalid_ack = tw.last_invalid_ack;
-        self.timers.linger = Some(tw.expires);
-        match verdict {
-            TwVerdict::Ignore => {}
-            TwVerdict::Ack => self.ack_now = true,
-            TwVerdict::Kill => self.close_with(env, None),
-            TwVerdict::Reopen(isn) => return Verdict::Reopen(isn),
-        }
-        Verdict::Done
     }
 
     fn on_syn_sent(&mut self, env: &mut Env<'_>, seg: &TcpRepr, payload: &[u8]) -> Verdict {

@@ -37,6 +37,7 @@
 use core::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
+use super::input::Verdict;
 use super::tcb::{Env, Tcb};
 use crate::route::IfaceId;
 use crate::stats::Counter;
@@ -83,7 +84,9 @@ pub(crate) struct TimeWait {
     /// Its entry in the socket table's timer wheel (`None` while it is still a control
     /// block, whose own key is filed).
     pub timer: Option<TimerKey>,
+    /// Our address and port.
     pub local: SocketAddrV4,
+    /// The peer's address and port.
     pub remote: SocketAddrV4,
     /// The neighbour its segments go to.
     pub next_hop: Ipv4Addr,
@@ -276,6 +279,33 @@ impl TimeWait {
             options,
             payload_len: 0,
         }
+    }
+}
+
+impl Tcb {
+    /// A segment for a connection in TIME_WAIT that is still a control block (its user holds
+    /// the handle, or its last ACK has not left yet): the record's rules decide, on a record
+    /// made from the control block for the occasion; an ACK leaves through the connection's
+    /// own output.
+    pub(crate) fn on_time_wait(
+        &mut self,
+        env: &mut Env<'_>,
+        seg: &TcpRepr,
+        payload: &[u8],
+    ) -> Verdict {
+        let mut tw = TimeWait::from_tcb(self);
+        let verdict = tw.on_segment(env, seg, payload.len());
+        self.ts_recent = tw.ts_recent;
+        self.ts_recent_stamp = tw.ts_recent_stamp;
+        self.last_invalid_ack = tw.last_invalid_ack;
+        self.timers.linger = Some(tw.expires);
+        match verdict {
+            TwVerdict::Ignore => {}
+            TwVerdict::Ack => self.ack_now = true,
+            TwVerdict::Kill => self.close_with(env, None),
+            TwVerdict::Reopen(isn) => return Verdict::Reopen(isn),
+        }
+        Verdict::Done
     }
 }
 
