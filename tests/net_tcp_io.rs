@@ -148,6 +148,13 @@ async fn a_graceful_drop_is_a_fin() {
             sockeye::time::sleep(Duration::from_millis(1)).await;
         };
         assert!(table.to_string().contains("TIME-WAIT"), "{table}");
+        // With its timer, as `ss -o` shows it: up to 60 s left.
+        assert!(table.to_string().contains("timer:(timewait,"), "{table}");
+        let left = table
+            .in_state(sockeye::netstack::TcpState::TimeWait)
+            .find_map(|e| table.timer_left(e))
+            .expect("TIME_WAIT's timer");
+        assert!(left <= Duration::from_secs(60), "{left:?}");
     })
     .await;
 }

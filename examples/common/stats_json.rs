@@ -36,10 +36,18 @@ pub fn stats() -> Value {
             })
         })
         .collect();
-    let sockets: Vec<Value> = sockeye::stack::sockets()
+    let table = sockeye::stack::sockets();
+    let sockets: Vec<Value> = table
         .entries()
         .iter()
         .map(|e| {
+            let timer = e.timer.map(|t| {
+                json!({
+                    "kind": t.kind.name(),
+                    "left_ms": table.timer_left(e).map_or(0, |d| d.as_millis() as u64),
+                    "count": t.count,
+                })
+            });
             json!({
                 "state": e.state.name(),
                 "local": e.local.to_string(),
@@ -47,6 +55,7 @@ pub fn stats() -> Value {
                 "recv_q": e.recv_q,
                 "send_q": e.send_q,
                 "orphan": e.orphan,
+                "timer": timer,
                 "skmem": {
                     "rmem_alloc": e.memory.rmem_alloc,
                     "rcvbuf": e.memory.rcvbuf,

@@ -308,6 +308,15 @@ settings! {
     tcp_fin_timeout: u32 = 60, "net.ipv4";
     /// Seconds in TIME_WAIT. Linux hard-codes 60 s (`TCP_TIMEWAIT_LEN`); here it can be changed.
     tcp_timewait_len: u32 = 60, "net.ipv4";
+    /// TIME_WAIT sockets kept at most: when that many exist, a connection that would enter
+    /// TIME_WAIT is closed at once instead (its last ACK still leaves) and counted in
+    /// `TCPTimeWaitOverflow`. Linux derives the default from memory (half the established hash
+    /// table); this is the value on a typical server (and on the machines this project is
+    /// tested on).
+    tcp_max_tw_buckets: u32 = 131_072, "net.ipv4";
+    /// RFC 1337: a RST no longer ends TIME_WAIT early ("TIME-WAIT assassination"); off by
+    /// default, as on Linux.
+    tcp_rfc1337: bool = false, "net.ipv4";
     /// Seconds of idleness before the first keepalive probe (when keepalive is on).
     tcp_keepalive_time: u32 = 7200, "net.ipv4", check = |v: &u32| *v > 0;
     /// Seconds between keepalive probes.

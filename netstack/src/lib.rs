@@ -35,7 +35,8 @@ pub mod wire;
 pub use config::{ConfigError, CongestionControl, StackConfig};
 pub use route::{IfaceId, Ipv4Cidr};
 pub use stack::{
-    Emit, InterfaceConfig, ListenerReport, Nstat, SocketEntry, SocketMemory, Stack, TcpInfo,
+    Emit, InterfaceConfig, ListenerReport, Nstat, SocketEntry, SocketMemory, SocketTimer, Stack,
+    TcpInfo, TimerKind,
 };
 pub use stats::{Counter, Counters, Snapshot};
 pub use tcp::listen::ListenerStats;

@@ -92,6 +92,9 @@ counters! {
         TcpExtTCPRetransFail, TcpExtTCPWinProbe, TcpExtTCPRcvCoalesce, TcpExtTCPAutoCorking,
         /// ICMP errors for a connection whose quoted sequence number was outside its window.
         TcpExtOutOfWindowIcmps,
+        /// Connections that closed without TIME_WAIT because `tcp_max_tw_buckets` TIME_WAIT
+        /// sockets existed already.
+        TcpExtTCPTimeWaitOverflow,
         /// Initial slow starts HyStart++ ended on a growing RTT.
         TcpExtTCPHystartDelayDetect,
         /// The congestion windows (segments) at those exits, summed.

@@ -211,3 +211,28 @@ fn an_ack_that_moves_snd_una_forgets_the_soft_error() {
     h.run_until(60_000);
     assert_eq!(h.write_err(c), ErrorKind::TimedOut);
 }
+
+/// A connection in TIME_WAIT (here its compact record: the user closed the socket) ignores
+/// ICMP errors, as Linux's `tcp_v4_err` does; one quoting anything but its last sequence
+/// number is counted as outside the window, as before the record replaced the connection.
+#[test]
+fn icmp_errors_for_a_connection_in_time_wait_are_ignored() {
+    let mut h = Script::new();
+    let (_, c) = h.passive_open(PeerOpts::FULL);
+    h.run_until(10);
+    h.close(c);
+    let fin = h.expect(seg("F.").seq(1).ack(1));
+    h.inject(20, seg("F.").seq(1).ack(2));
+    h.expect(seg(".").seq(2).ack(2));
+    assert_eq!(h.stack.tcp_time_wait_sockets(), 1);
+    let unreachable =
+        |seq: u32| icmp_frame(3, 1, STACK_IP.octets(), fin.src_port, fin.dst_port, seq);
+    h.inject_frame(&unreachable(fin.abs_seq.wrapping_add(1)));
+    assert_eq!(h.counter(Counter::TcpExtOutOfWindowIcmps), 0);
+    h.inject_frame(&unreachable(fin.abs_seq.wrapping_sub(100)));
+    assert_eq!(h.counter(Counter::TcpExtOutOfWindowIcmps), 1);
+    h.expect_nothing();
+    assert_eq!(h.stack.tcp_time_wait_sockets(), 1, "still in TIME_WAIT");
+    h.inject(30, seg("F.").seq(1).ack(2));
+    h.expect(seg(".").seq(2).ack(2));
+}

@@ -9,7 +9,7 @@
 
 mod script;
 
-use script::{PEER_ISN, PeerOpts, Read, Script, peer_data, seg};
+use script::{PEER_ISN, PEER_TS_BASE, PeerOpts, Read, Script, peer_data, seg};
 use sockeye_netstack::{Counter, SocketHandle, StackConfig, TcpState};
 use std::io::ErrorKind;
 
@@ -230,8 +230,10 @@ fn new_syn_in_time_wait_reopens_the_connection_through_the_listener() {
     assert_eq!(h.read(again), Read::Data(peer_data(1, 10)));
 }
 
-/// An old SYN (sequence number below RCV.NXT) in TIME-WAIT does not reopen anything: it is
-/// answered with an ACK of the old connection (RFC 5961 4.2 challenge ACK; Linux's TW ACK).
+/// An old SYN (sequence number below RCV.NXT, timestamp older than TS.Recent) in TIME-WAIT
+/// does not reopen anything: it is answered with an ACK of the old connection (PAWS, RFC 7323
+/// 5.3; Linux's TW ACK). Without a timestamp it would get RFC 5961 4.2's challenge ACK (unit
+/// tests in `tcp/timewait`).
 #[test]
 fn old_syn_in_time_wait_gets_an_ack() {
     let (mut h, _, c) = established();
@@ -245,11 +247,40 @@ fn old_syn_in_time_wait_gets_an_ack() {
         seg("S")
             .seq(0u32.wrapping_sub(1000))
             .win(65535)
-            .with_opts(PeerOpts::FULL),
+            .with_opts(PeerOpts::FULL)
+            .ts(PEER_TS_BASE + 5, 0),
     );
     h.expect(seg(".").seq(2).ack(2));
     h.expect_nothing();
+    assert_eq!(h.counter(Counter::TcpExtPAWSEstab), 1);
     assert_eq!(h.state(c), TcpState::TimeWait);
+}
+
+/// Linux (`tcp_timewait_state_process`): with timestamps, a SYN whose TSval is newer than the
+/// old connection's TS.Recent is a new connection even if its sequence number is below
+/// RCV.NXT (PAWS tells old duplicates apart); it reopens the 4-tuple through the listener.
+#[test]
+fn syn_with_a_newer_timestamp_in_time_wait_reopens_whatever_its_sequence_number() {
+    let (mut h, l, c) = established();
+    h.run_until(10);
+    h.shutdown(c);
+    h.expect(seg("F.").seq(1).ack(1));
+    h.inject(20, seg("F.").seq(1).ack(2));
+    h.expect(seg(".").seq(2).ack(2));
+    h.close(c);
+    let old_isn = h.stack_isn().expect("known");
+    h.new_incarnation(PEER_ISN.wrapping_sub(1_000_000));
+    h.inject(3000, seg("S").seq(0).win(65535).with_opts(PeerOpts::FULL));
+    h.expect(seg("S.").seq(0).ack(1));
+    assert_eq!(
+        h.stack_isn().map(|isn| isn.wrapping_sub(old_isn)),
+        Some(2 + 65_537),
+        "the new ISN is the old snd_nxt + 65537 (Linux's tcp_tw_isn)"
+    );
+    h.inject(3010, seg(".").seq(1).ack(1));
+    let again = h.accept(l).expect("the new connection is accepted");
+    assert_eq!(h.state(again), TcpState::Established);
+    assert_eq!(h.stack.tcp_time_wait_sockets(), 0);
 }
 
 /// Linux's orphaned FIN-WAIT-2: after close(), once our FIN is ACKed, the connection waits

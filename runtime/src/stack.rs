@@ -1,6 +1,7 @@
 //! The running thread's stack, seen from inside: its counters (Linux's names, printable like
-//! `nstat`), its listeners' queues and counters, its TCP socket table (printable like `ss -tanm`), its settings (changeable by sysctl
-//! name), the capture switch, and the device errors it met.
+//! `nstat`), its listeners' queues and counters, its TCP socket table (printable like
+//! `ss -tanmo`, timers included), its settings (changeable by sysctl name), the capture
+//! switch, and the device errors it met.
 //!
 //! Every function here reads or changes the stack of the runtime running on this thread.
 //!
@@ -12,7 +13,7 @@
 //!     stack::capture(&path).unwrap();
 //!     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
 //!     println!("{}", stack::counters()); // like `nstat -a`
-//!     println!("{}", stack::sockets()); // like `ss -tanm`
+//!     println!("{}", stack::sockets()); // like `ss -tanmo`
 //!     stack::stop_capture().unwrap();
 //!     # drop(listener);
 //! });
@@ -21,6 +22,7 @@
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use sockeye_netstack::{
     ConfigError, ListenerReport, Nstat, Snapshot, SocketEntry, StackConfig, TcpState,
@@ -50,11 +52,13 @@ pub fn nstat() -> Nstat {
     current_driver().with_stack(|s, _| s.nstat())
 }
 
-/// Every TCP socket of the stack (listeners, connections, sockets still closing).
+/// Every TCP socket of the stack (listeners, connections, sockets still closing, such as
+/// TIME_WAIT), with their running timers.
 pub fn sockets() -> SocketTable {
-    SocketTable {
-        entries: current_driver().with_stack(|s, _| s.tcp_socket_table()),
-    }
+    current_driver().with_stack(|s, now| SocketTable {
+        entries: s.tcp_socket_table(),
+        now,
+    })
 }
 
 /// A copy of the stack's settings.
@@ -118,10 +122,13 @@ pub struct DeviceErrors {
     pub last: Option<String>,
 }
 
-/// The TCP socket table; `Display` prints it like `ss -tanm`.
+/// The TCP socket table; `Display` prints it like `ss -tanmo` (a running timer as
+/// `timer:(kind,time left,count)`).
 #[derive(Debug, Clone)]
 pub struct SocketTable {
     entries: Vec<SocketEntry>,
+    /// The stack's time when the table was taken.
+    now: sockeye_netstack::Instant,
 }
 
 impl SocketTable {
@@ -130,9 +137,31 @@ impl SocketTable {
         &self.entries
     }
 
+    /// How long until a row's timer fires, from when the table was taken (`None` without a
+    /// running timer).
+    pub fn timer_left(&self, entry: &SocketEntry) -> Option<Duration> {
+        entry
+            .timer
+            .map(|t| t.expires.saturating_duration_since(self.now))
+    }
+
     /// The rows in `state`.
     pub fn in_state(&self, state: TcpState) -> impl Iterator<Item = &SocketEntry> + '_ {
         self.entries.iter().filter(move |e| e.state == state)
+    }
+}
+
+/// A timer's time left as `ss` shows it, to the millisecond: `1min5sec`, `59sec`, `1.5sec`,
+/// `200ms`.
+fn time_left(left: Duration) -> String {
+    let ms = left.as_millis();
+    let (min, sec, milli) = (ms / 60_000, ms / 1000 % 60, ms % 1000);
+    match (min, sec, milli) {
+        (0, 0, milli) => format!("{milli}ms"),
+        (0, sec, 0) => format!("{sec}sec"),
+        (0, sec, milli) => format!("{sec}.{milli:03}sec"),
+        (min, 0, _) => format!("{min}min"),
+        (min, sec, _) => format!("{min}min{sec}sec"),
     }
 }
 
@@ -149,7 +178,7 @@ impl fmt::Display for SocketTable {
             } else {
                 e.remote.to_string()
             };
-            writeln!(
+            write!(
                 f,
                 "{:<10} {:>6} {:>6} {:>21} {:>21}",
                 e.state.name(),
@@ -158,6 +187,16 @@ impl fmt::Display for SocketTable {
                 e.local.to_string(),
                 peer
             )?;
+            match (e.timer, self.timer_left(e)) {
+                (Some(t), Some(left)) => writeln!(
+                    f,
+                    " timer:({},{},{})",
+                    t.kind.name(),
+                    time_left(left),
+                    t.count
+                )?,
+                _ => writeln!(f)?,
+            }
             let m = e.memory;
             writeln!(
                 f,
@@ -166,5 +205,22 @@ impl fmt::Display for SocketTable {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timers_print_like_ss() {
+        let ms = Duration::from_millis;
+        assert_eq!(time_left(ms(0)), "0ms");
+        assert_eq!(time_left(ms(200)), "200ms");
+        assert_eq!(time_left(ms(59_000)), "59sec");
+        assert_eq!(time_left(ms(1_500)), "1.500sec");
+        assert_eq!(time_left(ms(60_000)), "1min");
+        assert_eq!(time_left(ms(65_400)), "1min5sec");
+        assert_eq!(time_left(ms(7_200_000)), "120min");
     }
 }

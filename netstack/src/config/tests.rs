@@ -11,6 +11,8 @@ fn defaults_are_linux_defaults() {
     assert_eq!(c.tcp_wmem, [4096, 16_384, 4_194_304]);
     assert_eq!(c.tcp_congestion_control, CongestionControl::Cubic);
     assert_eq!(c.ip_local_port_range, (32768, 60999));
+    assert_eq!(c.tcp_max_tw_buckets, 131_072);
+    assert!(!c.tcp_rfc1337);
 }
 
 #[test]
@@ -30,6 +32,11 @@ fn set_accepts_every_name_form() {
     assert_eq!(c.tcp_congestion_control, CongestionControl::Reno);
     c.set("ip_local_port_range", "1024 2048").unwrap();
     assert_eq!(c.ip_local_port_range, (1024, 2048));
+    c.set("net.ipv4.tcp_max_tw_buckets", "2").unwrap();
+    assert_eq!(c.tcp_max_tw_buckets, 2);
+    c.set("tcp_rfc1337", "1").unwrap();
+    assert!(c.tcp_rfc1337);
+    assert_eq!(c.get("net.ipv4.tcp_max_tw_buckets").as_deref(), Some("2"));
 }
 
 #[test]

@@ -111,6 +111,14 @@ impl Stack {
         };
         let (mut env, table) = self.tcp_env(now);
         let Some(tcb) = table.conn_at(index) else {
+            // A TIME_WAIT record ignores ICMP errors, as a connection in TIME_WAIT does; a
+            // quote of anything but its last sequence number is outside its window.
+            if table
+                .time_wait_at(index)
+                .is_some_and(|tw| seq != tw.snd_nxt)
+            {
+                env.count(Counter::TcpExtOutOfWindowIcmps);
+            }
             return;
         };
         if !tcb.on_icmp_error(&mut env, seq, kind) {

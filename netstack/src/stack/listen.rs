@@ -42,6 +42,7 @@ struct Start {
 
 impl Stack {
     /// A segment for a listener, no connection matching it (RFC 9293 section 3.10.7.2).
+    /// `reopen` is the ISN for a SYN that ended a TIME_WAIT on its 4-tuple.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn listen_input(
         &mut self,
@@ -50,8 +51,8 @@ impl Stack {
         ip: &Ipv4Repr,
         seg: &TcpRepr,
         payload: &[u8],
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        (local, remote): (SocketAddrV4, SocketAddrV4),
+        reopen: Option<SeqNumber>,
     ) {
         if seg.flags.contains(TcpFlags::RST) {
             return;
@@ -73,17 +74,18 @@ impl Stack {
         if !seg.flags.contains(TcpFlags::SYN) || seg.flags.contains(TcpFlags::FIN) {
             return;
         }
-        self.listen_syn(now, (index, generation), seg, local, remote);
+        self.listen_syn(now, (index, generation), seg, (local, remote), reopen);
     }
 
-    /// A SYN for listener `parent` (`tcp_v4_conn_request`).
+    /// A SYN for listener `parent` (`tcp_v4_conn_request`); `iss` is set when it reopens a
+    /// 4-tuple in TIME_WAIT (a SYN cookie overrides it, as in Linux).
     fn listen_syn(
         &mut self,
         now: Instant,
         parent: (u32, u32),
         seg: &TcpRepr,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        (local, remote): (SocketAddrV4, SocketAddrV4),
+        iss: Option<SeqNumber>,
     ) {
         let cookies = self.config.tcp_syncookies;
         let max_syn_backlog = self.config.tcp_max_syn_backlog;
@@ -108,7 +110,7 @@ impl Stack {
         let inherited = listener.inherited;
         let start = Start {
             irs: seg.seq_number,
-            iss: None,
+            iss,
         };
         let Some(mut tcb) = self.new_child(now, local, remote, inherited, start, &seg.options)
         else {
@@ -124,7 +126,8 @@ impl Stack {
             return;
         }
         tcb.set_young(true);
-        let child = self.tcp.insert(Socket::Conn(Box::new(tcb)));
+        let tcb = self.tcp.boxed(tcb);
+        let child = self.tcp.insert(Socket::Conn(tcb));
         self.tcp.hold_port(child, local.port(), false);
         self.tcp.hash(child);
         if let Some(listener) = self.tcp.listener_at(parent.0, parent.1) {
@@ -325,7 +328,8 @@ impl Stack {
         tcb.snd_wl2 = ack;
         tcb.parent = Some(parent);
         tcb.set_in_accept_queue(true);
-        let child = self.tcp.insert(Socket::Conn(Box::new(tcb)));
+        let tcb = self.tcp.boxed(tcb);
+        let child = self.tcp.insert(Socket::Conn(tcb));
         self.tcp.hold_port(child, local.port(), false);
         self.tcp.hash(child);
         self.counters.inc(Counter::TcpPassiveOpens);

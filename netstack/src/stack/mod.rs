@@ -29,7 +29,7 @@ mod udp;
 pub use iface::InterfaceConfig;
 pub use report::{ListenerReport, Nstat};
 pub use tcp_api::TcpInfo;
-pub use tcp_ready::{SocketEntry, SocketMemory};
+pub use tcp_ready::{SocketEntry, SocketMemory, SocketTimer, TimerKind};
 
 use crate::config::StackConfig;
 use crate::neighbor::{NeighborCache, PollAction};

@@ -77,8 +77,23 @@ impl Stack {
             self.counters.inc(Counter::IpOutNoRoutes);
             return false;
         };
+        let src = self.ifaces[usize::from(hop.iface.0)].ip();
+        self.send_ipv4_via(now, hop, (src, dst), (protocol, ttl), payload_len, write)
+    }
+
+    /// [`Stack::send_ipv4_ttl`] along a known path from a given source address (a
+    /// connection's, which need not be its interface's first address).
+    pub(crate) fn send_ipv4_via(
+        &mut self,
+        now: Instant,
+        hop: NextHop,
+        (src, dst): (Ipv4Addr, Ipv4Addr),
+        (protocol, ttl): (IpProtocol, u8),
+        payload_len: usize,
+        write: PayloadWriter<'_>,
+    ) -> bool {
         let iface = &self.ifaces[usize::from(hop.iface.0)];
-        let (src, mac, fill) = (iface.ip(), iface.mac(), !iface.config.checksum_offload);
+        let (mac, fill) = (iface.mac(), !iface.config.checksum_offload);
         let broadcast = dst == Ipv4Addr::BROADCAST || dst == iface.config.addr.broadcast();
         self.ip_ident = self.ip_ident.wrapping_add(1);
         let repr = Ipv4Repr {

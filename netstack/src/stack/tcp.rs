@@ -11,12 +11,14 @@ use core::net::SocketAddrV4;
 use super::Emit;
 use super::Stack;
 use crate::neighbor::REACHABLE_TIME;
+use crate::route::NextHop;
 use crate::stats::Counter;
 use crate::tcp::State;
 use crate::tcp::input::Verdict;
 use crate::tcp::output::{Kind, Segment};
 use crate::tcp::table::Table;
 use crate::tcp::tcb::{Env, Tcb};
+use crate::tcp::timewait::{TimeWait, TwVerdict};
 use crate::time::Instant;
 use crate::wire::SeqNumber;
 use crate::wire::arp::ArpOperation;
@@ -66,6 +68,7 @@ impl Stack {
     pub(crate) fn tcp_input(&mut self, now: Instant, ip: &Ipv4Repr, seg: &TcpRepr, payload: &[u8]) {
         let local = SocketAddrV4::new(ip.dst_addr, seg.dst_port);
         let remote = SocketAddrV4::new(ip.src_addr, seg.src_port);
+        let mut reopen = None;
         if let Some(index) = self.tcp.lookup(local, remote) {
             if self.accept_overflow(now, index, ip, seg) {
                 return;
@@ -77,11 +80,11 @@ impl Stack {
                     return;
                 }
                 // A new SYN for a connection in TIME_WAIT: the listener may take it.
-                Verdict::Reopen => {}
+                Verdict::Reopen(isn) => reopen = Some(isn),
             }
         }
         if let Some(listener) = self.tcp.find_listener(local) {
-            self.listen_input(now, listener, ip, seg, payload, local, remote);
+            self.listen_input(now, listener, ip, seg, payload, (local, remote), reopen);
             return;
         }
         if !seg.flags.contains(TcpFlags::RST) {
@@ -101,13 +104,13 @@ impl Stack {
     ) -> Verdict {
         let (mut env, table) = self.tcp_env(now);
         let Some(tcb) = table.conn_at(index) else {
-            return Verdict::Done;
+            return self.time_wait_segment(now, index, seg, payload);
         };
         let request = tcb
             .parent
             .filter(|_| tcb.state == State::SynReceived && !tcb.active());
         let verdict = tcb.on_segment(&mut env, seg, payload);
-        if verdict == Verdict::Reopen {
+        if let Verdict::Reopen(_) = verdict {
             tcb.close_with(&mut env, None);
         }
         let reset = seg.flags.contains(TcpFlags::RST) && tcb.state == State::Closed;
@@ -136,6 +139,8 @@ impl Stack {
                 tcb.on_timers(&mut env);
                 table.after_request_timer(index);
                 table.settle(index, &mut env);
+            } else {
+                table.time_wait_timer(index, &mut env);
             }
         }
         table.return_fired(fired);
@@ -147,9 +152,12 @@ impl Stack {
         let mut sent = 0;
         while let Some(index) = self.tcp.pop_dirty() {
             let mut burst = 0;
+            // After a segment, most connections have nothing more (an ACK, a request): the
+            // cheap test of what is owed says so without working out the next segment.
             while let Some(seg) = self
                 .tcp
                 .conn_at(index)
+                .filter(|t| burst == 0 || t.may_send())
                 .and_then(|t| t.next_segment(&self.config, now))
             {
                 if burst == BURST {
@@ -251,6 +259,66 @@ impl Stack {
             (None, None) => {}
         }
         Emitted::Sent
+    }
+
+    /// A segment for the compact TIME_WAIT record in slot `index` (see `tcp/timewait.rs`): its
+    /// ACK leaves at once; a RST or a reopening SYN frees it. (A restarted TIME_WAIT is
+    /// refiled when its old deadline comes.)
+    fn time_wait_segment(
+        &mut self,
+        now: Instant,
+        index: u32,
+        seg: &TcpRepr,
+        payload: &[u8],
+    ) -> Verdict {
+        let (mut env, table) = self.tcp_env(now);
+        let Some(tw) = table.time_wait_at(index) else {
+            return Verdict::Done;
+        };
+        match tw.on_segment(&mut env, seg, payload.len()) {
+            TwVerdict::Ignore => Verdict::Done,
+            TwVerdict::Ack => {
+                let tw = *tw;
+                self.send_time_wait_ack(now, &tw);
+                Verdict::Done
+            }
+            TwVerdict::Kill => {
+                table.free(index);
+                Verdict::Done
+            }
+            TwVerdict::Reopen(isn) => {
+                table.free(index);
+                Verdict::Reopen(isn)
+            }
+        }
+    }
+
+    /// Sends a TIME_WAIT record's ACK (a rare control segment: built into a pooled buffer and
+    /// queued, like a RST).
+    fn send_time_wait_ack(&mut self, now: Instant, tw: &TimeWait) {
+        let repr = tw.ack(now);
+        let ttl = if tw.ttl == 0 {
+            self.config.ip_default_ttl
+        } else {
+            tw.ttl
+        };
+        let hop = NextHop {
+            iface: tw.iface,
+            next_hop: tw.next_hop,
+        };
+        let sent = self.send_ipv4_via(
+            now,
+            hop,
+            (*tw.local.ip(), *tw.remote.ip()),
+            (IpProtocol::Tcp, ttl),
+            repr.buffer_len(),
+            &mut |buf, src, dst, fill| {
+                repr.emit(&mut TcpPacket::new_unchecked(buf), src, dst, &[], fill);
+            },
+        );
+        if sent {
+            self.counters.inc(Counter::TcpOutSegs);
+        }
     }
 
     /// Whether TCP has segments waiting for the next flush.

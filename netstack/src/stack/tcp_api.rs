@@ -78,7 +78,7 @@ pub struct TcpInfo {
 impl Stack {
     /// A new TCP socket, neither bound nor connected (`socket(2)`; tokio's `TcpSocket::new_v4`).
     pub fn tcp_socket(&mut self) -> SocketHandle {
-        let tcb = Box::new(Tcb::new(&self.config, Instant::ZERO));
+        let tcb = self.tcp.boxed(Tcb::new(&self.config, Instant::ZERO));
         let index = self.tcp.insert(Socket::Conn(tcb));
         self.tcp.handle(index)
     }
@@ -408,7 +408,7 @@ impl Stack {
     /// listener resets the connections waiting in its accept queue.
     pub fn tcp_close(&mut self, now: Instant, h: SocketHandle) {
         match self.tcp.get(h) {
-            None => {}
+            None | Some(Socket::TimeWait(_)) => {}
             Some(Socket::Listener(_)) => self.close_listener(now, h),
             Some(Socket::Conn(tcb)) if tcb.orphan() => {}
             Some(Socket::Conn(_)) => {
@@ -717,9 +717,21 @@ impl Stack {
         crate::tcp::table::connection_overhead()
     }
 
+    /// The memory a connection in TIME_WAIT holds once it is orphaned (its compact record and
+    /// its table entries), bytes.
+    pub fn tcp_time_wait_size() -> usize {
+        crate::tcp::table::time_wait_overhead()
+    }
+
     /// TCP sockets in the table (connections, listeners, unconnected sockets, and connections
     /// closed by the user that are still finishing, e.g. in TIME_WAIT).
     pub fn tcp_sockets(&self) -> usize {
         self.tcp.len()
+    }
+
+    /// Connections in TIME_WAIT (what `tcp_max_tw_buckets` bounds; Linux's `tw` in
+    /// `/proc/net/sockstat`).
+    pub fn tcp_time_wait_sockets(&self) -> usize {
+        self.tcp.time_wait_len()
     }
 }

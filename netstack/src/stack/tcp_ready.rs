@@ -1,6 +1,7 @@
 //! What an async socket API needs beyond reading and writing: readiness without moving data
 //! (tokio's `readable`/`writable`/`ready`), `MSG_PEEK`, a connection's `IP_TTL`, and a listing
-//! of every TCP socket like `ss -tanm`.
+//! of every TCP socket like `ss -tanmo` (with each socket's running timer, TIME_WAIT's
+//! included, whether the connection is still a control block or already its compact record).
 //!
 //! Readiness follows Linux's `tcp_poll`: a connection is readable when a read would not block
 //! (data, the peer's FIN, a pending error, a read shutdown, or no connection at all), and
@@ -14,7 +15,9 @@ use std::task::{Context, Poll};
 
 use super::Stack;
 use crate::tcp::table::Socket;
+use crate::tcp::tcb::Tcb;
 use crate::tcp::{SocketHandle, State};
+use crate::time::Instant;
 
 /// Memory a socket holds and may hold, like the `skmem` field of `ss -m`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -27,6 +30,74 @@ pub struct SocketMemory {
     pub wmem_alloc: usize,
     /// Send buffer limit (`tb`).
     pub sndbuf: usize,
+}
+
+/// Which timer a socket has running, as `ss -o` names it (Linux's `/proc/net/tcp` `tr`
+/// field): the first of retransmission, zero-window probe and keepalive that is armed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerKind {
+    /// Retransmission, tail loss probe or RACK's reordering timer (`on`).
+    On,
+    /// Zero-window probe (`persist`).
+    Persist,
+    /// Keepalive, or the end of an orphaned FIN_WAIT_2 (`keepalive`: Linux runs both on its
+    /// keepalive timer).
+    Keepalive,
+    /// The end of TIME_WAIT (`timewait`).
+    TimeWait,
+}
+
+impl TimerKind {
+    /// The name `ss -o` prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimerKind::On => "on",
+            TimerKind::Persist => "persist",
+            TimerKind::Keepalive => "keepalive",
+            TimerKind::TimeWait => "timewait",
+        }
+    }
+}
+
+/// A socket's running timer, like the `timer:(kind,expiry,count)` field of `ss -o`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketTimer {
+    /// Which timer.
+    pub kind: TimerKind,
+    /// When it fires.
+    pub expires: Instant,
+    /// Retransmissions (`on`), unanswered probes (`persist`, `keepalive`), or 0.
+    pub count: u8,
+}
+
+impl SocketTimer {
+    /// The timer a connection shows: retransmission first, then persist, then keepalive or
+    /// the end of FIN_WAIT_2 / TIME_WAIT (delayed ACKs and buffer release are not shown, as in
+    /// Linux).
+    fn of(t: &Tcb) -> Option<SocketTimer> {
+        let timers = &t.timers;
+        let on = [timers.rto, timers.tlp, timers.reorder]
+            .into_iter()
+            .flatten()
+            .min();
+        let (kind, expires, count) = if let Some(at) = on {
+            (TimerKind::On, at, t.retries)
+        } else if let Some(at) = timers.persist {
+            (TimerKind::Persist, at, t.probes)
+        } else if let Some(at) = timers.linger {
+            match t.state {
+                State::TimeWait => (TimerKind::TimeWait, at, 0),
+                _ => (TimerKind::Keepalive, at, 0),
+            }
+        } else {
+            (TimerKind::Keepalive, timers.keepalive?, t.probes)
+        };
+        Some(SocketTimer {
+            kind,
+            expires,
+            count,
+        })
+    }
 }
 
 /// One row of the TCP socket table, like a line of `ss -tan`.
@@ -50,6 +121,8 @@ pub struct SocketEntry {
     pub memory: SocketMemory,
     /// Closed by its user and finishing in the background (FIN_WAIT, TIME_WAIT, ...).
     pub orphan: bool,
+    /// The running timer, if any (`ss -o`).
+    pub timer: Option<SocketTimer>,
 }
 
 impl Stack {
@@ -165,6 +238,7 @@ impl Stack {
                         send_q: l.backlog,
                         memory: SocketMemory::default(),
                         orphan: false,
+                        timer: None,
                     },
                     Socket::Conn(t) => SocketEntry {
                         handle,
@@ -180,6 +254,23 @@ impl Stack {
                             sndbuf: t.send.limit(),
                         },
                         orphan: t.orphan(),
+                        timer: SocketTimer::of(t),
+                    },
+                    // What is left of an orphaned connection in TIME_WAIT: no buffers.
+                    Socket::TimeWait(tw) => SocketEntry {
+                        handle,
+                        state: State::TimeWait,
+                        local: tw.local,
+                        remote: tw.remote,
+                        recv_q: 0,
+                        send_q: 0,
+                        memory: SocketMemory::default(),
+                        orphan: true,
+                        timer: Some(SocketTimer {
+                            kind: TimerKind::TimeWait,
+                            expires: tw.expires,
+                            count: 0,
+                        }),
                     },
                 }
             })

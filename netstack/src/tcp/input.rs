@@ -14,6 +14,8 @@
 //!   per 500 ms (Linux's `tcp_invalid_ratelimit`).
 //! - Data arriving at a connection the user closed is answered with a RST (Linux:
 //!   `TCPAbortOnData`).
+//! - TIME_WAIT has its own rules (`timewait.rs`), shared with the compact record that replaces
+//!   an orphaned connection's control block there.
 //! - PAWS (RFC 7323 section 5) comes first, as in Linux's `tcp_validate_incoming`: with
 //!   timestamps on, a segment whose TSval is older than `TS.Recent` is dropped and answered
 //!   with a (rate-limited) duplicate ACK, counted in `PAWSEstab`; a RST is exempt, and so is a
@@ -28,6 +30,7 @@ use super::State;
 use super::assembler::Added;
 use super::seq_dist;
 use super::tcb::{Env, QUICKACKS, Tcb, reset_error};
+use super::timewait::{INVALID_RATELIMIT, PAWS_IDLE};
 use crate::config::StackConfig;
 use crate::stats::Counter;
 use crate::time::Instant;
@@ -44,14 +47,6 @@ pub(crate) const ACK_PUSHED: u8 = 1;
 /// Two or more did (`ICSK_ACK_PUSHED2`).
 pub(crate) const ACK_PUSHED2: u8 = 2;
 
-/// How long a `TS.Recent` counts for PAWS without being refreshed (RFC 7323 section 5.5,
-/// Linux's `TCP_PAWS_24DAYS`).
-const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
-
-/// Linux's `tcp_invalid_ratelimit`: at most one ACK per this interval in answer to invalid
-/// segments.
-const INVALID_RATELIMIT: Duration = Duration::from_millis(500);
-
 /// What the caller (the socket table) must do after a segment was processed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
@@ -64,8 +59,9 @@ pub(crate) enum Verdict {
     /// be accepted.
     Established,
     /// An acceptable new SYN reached a connection in TIME_WAIT: end it and let a listener take
-    /// the SYN (RFC 9293 section 3.10.7.4, Linux's TIME_WAIT reuse).
-    Reopen,
+    /// the SYN, starting the new connection at this ISN (RFC 9293 section 3.10.7.4, Linux's
+    /// TIME_WAIT reuse; see `timewait.rs`).
+    Reopen(SeqNumber),
 }
 
 impl Tcb {
@@ -102,6 +98,7 @@ impl Tcb {
         match self.state {
             State::Closed | State::Listen => Verdict::Reset,
             State::SynSent => self.on_syn_sent(env, seg, payload),
+            State::TimeWait => self.on_time_wait(env, seg, payload),
             _ => self.on_synchronized(env, seg, payload),
         }
     }
@@ -214,15 +211,15 @@ impl Tcb {
         let fin = seg.flags.contains(TcpFlags::FIN);
         let seq = seg.seq_number;
 
-        if syn && !rst {
-            if self.state == State::TimeWait && seg.ack_number.is_none() && seq.gt(self.rcv_nxt) {
-                return Verdict::Reopen;
-            }
-            if self.state == State::SynReceived && seq == self.irs && seg.ack_number.is_none() {
-                // The peer's SYN again: our SYN-ACK was lost. Answer it again.
-                self.set_ack_now(true);
-                return Verdict::Done;
-            }
+        if syn
+            && !rst
+            && self.state == State::SynReceived
+            && seq == self.irs
+            && seg.ack_number.is_none()
+        {
+            // The peer's SYN again: our SYN-ACK was lost. Answer it again.
+            self.set_ack_now(true);
+            return Verdict::Done;
         }
 
         if let Some((tsval, _)) = seg.options.timestamps
@@ -266,7 +263,7 @@ impl Tcb {
             if seq == self.rcv_nxt {
                 let error = match self.state {
                     State::SynReceived if !self.active() => None,
-                    State::Closing | State::LastAck | State::TimeWait => None,
+                    State::Closing | State::LastAck => None,
                     state => Some(reset_error(state, self.active())),
                 };
                 self.close_with(env, error);
@@ -372,11 +369,6 @@ impl Tcb {
                             .map(|(_, ecr)| ecr);
                         self.rcv_autotune(env, payload.len(), tsecr);
                     }
-                }
-                State::TimeWait if fin => {
-                    // The peer's FIN again: our ACK was lost. ACK it and restart 2 MSL.
-                    self.set_ack_now(true);
-                    self.enter_time_wait(env);
                 }
                 _ => {
                     // Data or FIN after the peer's FIN: a retransmission; re-acknowledge.
@@ -785,17 +777,19 @@ impl Tcb {
         }
     }
 
-    /// Enters (or restarts) TIME_WAIT: only the linger timer stays.
+    /// Enters TIME_WAIT: only the linger timer stays, and nothing is owed but ACKs (the socket
+    /// table then makes the connection a compact record once it is orphaned and its last ACK
+    /// has left, or closes it at once when `tcp_max_tw_buckets` is reached).
     pub(crate) fn enter_time_wait(&mut self, env: &mut Env<'_>) {
-        if self.state != State::TimeWait {
-            self.set_state(env, State::TimeWait);
-        }
+        self.set_state(env, State::TimeWait);
         let len = Duration::from_secs(u64::from(env.config.tcp_timewait_len));
         self.timers = super::tcb::Timers {
             linger: Some(env.now + len),
             ..Default::default()
         };
         self.set_rtx_head(false);
+        self.set_tlp_due(false);
+        self.set_probe_now(false);
     }
 
     /// Arms the orphaned FIN_WAIT_2 timeout (`tcp_fin_timeout`).

@@ -74,13 +74,16 @@ impl Secrets {
         self
     }
 
+    /// SipHash of `parts` under the key `which` (or, with fixed secrets, a seed-dependent
+    /// fixed key). Callers pack what they hash into one or two integers: SipHash's cost is per
+    /// `write`, and a tuple of addresses and ports took six of them.
     fn hash(&self, which: &RandomState, salt: u8, parts: impl Hash) -> u64 {
         match self.fixed {
             Some(seed) => {
                 // A fixed-key hash: std's DefaultHasher has fixed keys; mixing in the seed
                 // makes the output seed-dependent and reproducible.
                 let mut h = std::hash::DefaultHasher::new();
-                (seed, salt).hash(&mut h);
+                h.write_u128(u128::from(seed) << 8 | u128::from(salt));
                 parts.hash(&mut h);
                 h.finish()
             }
@@ -92,7 +95,7 @@ impl Secrets {
     pub fn isn(&self, now: Instant, local: (Ipv4Addr, u16), remote: (Ipv4Addr, u16)) -> SeqNumber {
         let f = match self.isn_base {
             Some(base) => base,
-            None => self.hash(&self.isn, 1, (local, remote)) as u32,
+            None => self.hash(&self.isn, 1, pack(local, remote)) as u32,
         };
         let m = (now.total_micros() / 4) as u32;
         SeqNumber(m.wrapping_add(f))
@@ -107,7 +110,8 @@ impl Secrets {
         count: u32,
         which: u8,
     ) -> u32 {
-        self.hash(&self.cookie, 4, (which, local, remote, count)) as u32
+        let extra = u64::from(which) << 32 | u64::from(count);
+        self.hash(&self.cookie, 4, (pack(local, remote), extra)) as u32
     }
 
     /// Ephemeral port candidates for a connection from `local_ip` to `remote`, in the order to
@@ -121,14 +125,24 @@ impl Secrets {
     ) -> impl Iterator<Item = u16> + use<> {
         let (low, high) = range;
         let count = u32::from(high - low) + 1;
-        let offset = self.hash(&self.port, 2, (local_ip, remote)) as u32;
-        let bucket = (self.hash(&self.table, 3, (local_ip, remote)) as usize) % TABLE_SIZE;
+        let key = pack((local_ip, 0), remote);
+        let offset = self.hash(&self.port, 2, key) as u32;
+        let bucket = (self.hash(&self.table, 3, key) as usize) % TABLE_SIZE;
         let start = offset.wrapping_add(u32::from(self.perturbation[bucket]));
         // RFC 6056 increments the table entry by one per connection; Linux by two (it
         // prefers even ports for connect()); one is enough here.
         self.perturbation[bucket] = self.perturbation[bucket].wrapping_add(1);
         (0..count).map(move |i| low + (start.wrapping_add(i) % count) as u16)
     }
+}
+
+/// Two endpoints as one integer (addresses and ports in fixed places, so distinct pairs stay
+/// distinct), what the hashes above take.
+fn pack(local: (Ipv4Addr, u16), remote: (Ipv4Addr, u16)) -> u128 {
+    u128::from(local.0.to_bits()) << 64
+        | u128::from(local.1) << 48
+        | u128::from(remote.0.to_bits()) << 16
+        | u128::from(remote.1)
 }
 
 #[cfg(test)]
@@ -188,5 +202,21 @@ mod tests {
             .port_candidates(L, (R, 80), (5000, 5000))
             .collect::<Vec<_>>();
         assert_eq!(one, vec![5000]);
+    }
+
+    #[test]
+    fn packed_endpoints_keep_every_field_apart() {
+        let a = pack((L, 1000), (R, 80));
+        for other in [
+            pack((R, 1000), (L, 80)),
+            pack((L, 80), (R, 1000)),
+            pack((L, 1001), (R, 80)),
+            pack((L, 1000), (R, 81)),
+            pack((Ipv4Addr::new(10, 0, 0, 3), 1000), (R, 80)),
+            pack((L, 1000), (Ipv4Addr::new(10, 0, 0, 3), 80)),
+        ] {
+            assert_ne!(a, other);
+        }
+        assert_eq!(a, pack((L, 1000), (R, 80)));
     }
 }

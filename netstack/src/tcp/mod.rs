@@ -10,6 +10,7 @@
 //! - `output`: which segment a connection sends next (data, FIN, ACKs, probes), Nagle, sender
 //!   and receiver silly-window avoidance, delayed ACKs;
 //! - `timers`: retransmission, delayed ACK, persist, keepalive, TIME_WAIT and FIN_WAIT_2;
+//! - `timewait`: the compact TIME_WAIT record and the rules for segments in TIME_WAIT;
 //! - `cc`: congestion control: the window, and the algorithm (NewReno or CUBIC) behind one
 //!   trait;
 //! - `scoreboard`: the sender's per-segment record of what was SACKed, lost and retransmitted;
@@ -41,6 +42,7 @@ pub(crate) mod table;
 pub(crate) mod tcb;
 mod tcb_flags;
 mod timers;
+pub(crate) mod timewait;
 
 use core::fmt;
 

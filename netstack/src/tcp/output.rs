@@ -71,7 +71,12 @@ impl Tcb {
             return Some(self.control(TcpFlags::RST, self.snd_max, Kind::Rst, now));
         }
         match self.state {
-            State::Closed | State::Listen => None,
+            // The ACK of the peer's FIN of a connection closed at once instead of entering
+            // TIME_WAIT (`tcp_max_tw_buckets`).
+            State::Closed => self
+                .final_ack()
+                .then(|| self.control(TcpFlags::empty(), self.snd_max, Kind::Ack, now)),
+            State::Listen => None,
             State::SynSent => (self.snd_nxt == self.iss).then(|| self.syn(config, now)),
             State::SynReceived => {
                 (self.snd_nxt == self.iss || self.ack_now()).then(|| self.syn(config, now))
@@ -366,6 +371,12 @@ impl Tcb {
             .then(|| self.control(TcpFlags::empty(), self.snd_max, Kind::Ack, now))
     }
 
+    /// Whether [`Tcb::next_segment`] may have a segment: what [`Tcb::wants_output`] says is
+    /// owed, or a window update. A cheap pre-check (never false when a segment is due).
+    pub(crate) fn may_send(&self) -> bool {
+        self.wants_output() || self.window_update_due()
+    }
+
     /// Whether reading made enough room that the peer should hear of it now (Linux's rule in
     /// `__tcp_cleanup_rbuf`: the window we could offer is at least twice the one offered, and
     /// that one is at most half the buffer).
@@ -404,6 +415,7 @@ impl Tcb {
             }
             self.rcv_wup = self.rcv_nxt;
             self.set_ack_now(false);
+            self.set_final_ack(false);
             self.unacked_segs = 0;
             self.timers.delack = None;
             if field == 0 && !self.zero_window_sent() {

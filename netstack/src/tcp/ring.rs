@@ -7,12 +7,20 @@
 //!   back, so an idle connection holds only its control block (what Linux achieves by freeing
 //!   consumed skbs). Storage grows by doubling up to the limit, so a connection that only ever
 //!   carries small messages never allocates its full limit.
+//! - **Recycled first allocations**: the smallest storage (what every short connection's
+//!   buffers are) goes back, zeroed, to a per-thread list of at most [`SPARE_LIMIT`] buffers
+//!   (128 KiB) when released, and the next first write takes it from there: four allocations
+//!   and frees of 512 bytes per request/response connection were a large part of its cost in
+//!   the allocator's slow paths (like Linux's per-CPU page lists in front of its allocator).
+//!   The list is per thread because stacks are (shared-nothing), so it needs no lock.
 //! - **Offset writes**: the receive side writes out-of-order data past the end of the queued
 //!   bytes ([`Ring::write_at`]) and makes it readable later ([`Ring::commit`]), so reassembly
 //!   needs no second buffer.
 //! - **Offset reads**: the send side reads any part of the queued bytes ([`Ring::read_at`]) to
 //!   build or rebuild a segment straight into a frame buffer, and drops acknowledged bytes from the
 //!   front ([`Ring::consume`]).
+
+use std::cell::RefCell;
 
 /// Smallest storage allocated on first use. Small, so that a connection carrying a few bytes
 /// (a request, an echo) allocates and zeroes 512 bytes rather than pages; a bulk writer's first
@@ -22,6 +30,35 @@ const MIN_ALLOC: usize = 512;
 /// The largest limit: 4 GiB less one byte, so positions fit 32 bits (Linux's buffer sizes are
 /// `int`s, half that). Larger limits are kept as this.
 pub const MAX_LIMIT: usize = u32::MAX as usize;
+
+/// Released [`MIN_ALLOC`]-byte buffers kept for reuse, per thread.
+const SPARE_LIMIT: usize = 256;
+
+thread_local! {
+    /// Zeroed [`MIN_ALLOC`]-byte buffers for first allocations (see the module docs).
+    static SPARE: RefCell<Vec<Box<[u8]>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A zeroed [`MIN_ALLOC`]-byte buffer from the thread's list, if it has one.
+fn take_spare() -> Option<Box<[u8]>> {
+    SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten()
+}
+
+/// Gives `storage` back: to the thread's list if it is a [`MIN_ALLOC`]-byte buffer and the list
+/// has room (zeroed, so no connection ever sees another's bytes), else to the allocator.
+fn give_back(mut storage: Box<[u8]>) {
+    if storage.len() != MIN_ALLOC {
+        return;
+    }
+    storage.fill(0);
+    // During the thread's teardown the list may be gone: the buffer is just freed.
+    let _ = SPARE.try_with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() < SPARE_LIMIT {
+            s.push(storage);
+        }
+    });
+}
 
 /// A bounded ring of bytes.
 ///
@@ -83,7 +120,7 @@ impl Ring {
     /// Frees the storage if nothing is queued.
     pub fn release_if_empty(&mut self) {
         if self.len == 0 {
-            self.storage = Box::default();
+            give_back(std::mem::take(&mut self.storage));
             self.head = 0;
         }
     }
@@ -115,6 +152,14 @@ impl Ring {
             .max(MIN_ALLOC)
             .max(cap.saturating_mul(2))
             .min(self.limit.max(needed));
+        if cap == 0
+            && target == MIN_ALLOC
+            && let Some(spare) = take_spare()
+        {
+            self.storage = spare;
+            self.head = 0;
+            return;
+        }
         let mut grown = std::mem::take(&mut self.storage).into_vec();
         grown.reserve_exact(target - cap);
         grown.resize(target, 0);
@@ -203,6 +248,12 @@ impl Ring {
         let n = self.read_at(0, out);
         self.consume(n);
         n
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        give_back(std::mem::take(&mut self.storage));
     }
 }
 
@@ -385,5 +436,38 @@ mod tests {
     #[cfg(target_pointer_width = "64")]
     fn a_ring_is_four_words() {
         assert_eq!(size_of::<Ring>(), 32);
+    }
+
+    #[test]
+    fn released_small_buffers_are_reused_zeroed_on_the_same_thread() {
+        let mut r = Ring::new(100_000);
+        assert_eq!(r.push(&[0xee; 300]), 300);
+        assert_eq!(r.allocated(), MIN_ALLOC);
+        let first = r.storage.as_ptr();
+        r.consume(300);
+        r.release_if_empty();
+        assert_eq!(r.allocated(), 0);
+        let mut again = Ring::new(100_000);
+        assert_eq!(again.write_at(10, &[1]), 1);
+        assert_eq!(again.storage.as_ptr(), first, "the released buffer, reused");
+        assert!(
+            again
+                .storage
+                .iter()
+                .enumerate()
+                .all(|(i, &b)| b == u8::from(i == 10)),
+            "nothing of the previous bytes is left"
+        );
+        // A dropped ring gives its buffer back too; larger buffers go to the allocator.
+        let ptr = again.storage.as_ptr();
+        drop(again);
+        let mut third = Ring::new(100_000);
+        third.push(&[2; 10]);
+        assert_eq!(third.storage.as_ptr(), ptr);
+        third.push(&[3; 1000]);
+        assert_eq!(third.allocated(), 2 * MIN_ALLOC);
+        let mut out = [0; 1010];
+        assert_eq!(third.read_at(0, &mut out), 1010);
+        assert!(out[..10].iter().all(|&b| b == 2) && out[10..].iter().all(|&b| b == 3));
     }
 }

@@ -9,10 +9,19 @@
 //!   ports are never taken from a port someone bound.
 //! - **Output queue**: connections with something to send are queued once (a `dirty` flag), and
 //!   the stack's transmit drains the queue; idle connections cost nothing per tick.
-//! - **Timers**: one wheel entry per connection, filed at its earliest deadline and moved
-//!   without allocation when that changes.
+//! - **Timers**: one wheel entry per connection with a timer running, at or before its
+//!   earliest deadline: moved (without allocation) only when a deadline comes earlier; one
+//!   that moves later is picked up when the entry fires; removed when no timer runs (see
+//!   `refile_timer`).
 //! - **Reaping**: a connection is freed when it is closed and nobody can observe it any more
-//!   (the user closed the handle, or it is a child the user never saw).
+//!   (the user closed the handle, or it is a child the user never saw). Its control block's
+//!   allocation is kept for the next connection (up to [`SPARE_TCBS`], buffers freed): a
+//!   kilobyte allocated and freed per connection was a tenth of a short connection's cost in
+//!   the allocator's slow paths.
+//! - **TIME_WAIT** (`table/time_wait.rs`): an orphaned connection in TIME_WAIT whose last ACK
+//!   has left becomes a compact [`TimeWait`] record in the same slot (same index, hash entry,
+//!   timer entry and port), and the table counts TIME_WAIT connections against
+//!   `tcp_max_tw_buckets`.
 
 use core::hash::BuildHasher;
 use core::net::{Ipv4Addr, SocketAddrV4};
@@ -23,15 +32,22 @@ use hashbrown::HashTable;
 
 use super::listen::Listener;
 use super::tcb::{Env, NO_TICK, Tcb};
+use super::timewait::TimeWait;
 use super::{SocketHandle, State};
 use crate::time::Instant;
 use crate::timer::Wheel;
+use time_wait::count_time_wait;
 
-/// A socket: a connection (or a not yet connected socket) or a listener.
+/// Freed control blocks kept for reuse (their allocations only: about 60 KB at most).
+const SPARE_TCBS: usize = 64;
+
+/// A socket: a connection (or a not yet connected socket), a listener, or what is left of an
+/// orphaned connection in TIME_WAIT.
 #[derive(Debug)]
 pub(crate) enum Socket {
     Conn(Box<Tcb>),
     Listener(Box<Listener>),
+    TimeWait(Box<TimeWait>),
 }
 
 #[derive(Debug, Default)]
@@ -84,6 +100,12 @@ pub(crate) struct Table {
     wheel: Wheel<u32>,
     dirty: VecDeque<u32>,
     fired: Vec<u32>,
+    /// Connections in TIME_WAIT, compact or not (what `tcp_max_tw_buckets` bounds).
+    time_wait: usize,
+    /// Allocations of freed control blocks, for the next ones (see the module docs). Boxes
+    /// on purpose: the point is to keep the allocations the sockets' boxes came from.
+    #[allow(clippy::vec_box)]
+    spare: Vec<Box<Tcb>>,
 }
 
 impl core::fmt::Debug for Table {
@@ -92,6 +114,7 @@ impl core::fmt::Debug for Table {
             .field("sockets", &(self.slots.len() - self.free.len()))
             .field("connections", &self.conns.len())
             .field("listeners", &self.listeners.len())
+            .field("time_wait", &self.time_wait)
             .field("dirty", &self.dirty.len())
             .finish()
     }
@@ -102,6 +125,12 @@ impl core::fmt::Debug for Table {
 /// byte, at full load).
 pub(crate) fn connection_overhead() -> usize {
     size_of::<Tcb>() + size_of::<Slot>() + size_of::<u32>() + 1
+}
+
+/// Bytes one orphaned connection in TIME_WAIT costs the table: its boxed record, its slab
+/// slot and its entry in the 4-tuple table.
+pub(crate) fn time_wait_overhead() -> usize {
+    size_of::<TimeWait>() + size_of::<Slot>() + size_of::<u32>() + 1
 }
 
 /// What `conns` hashes for slot `index` when it grows: its connection's 4-tuple (every index
@@ -115,11 +144,56 @@ fn key_at(slots: &[Slot], index: u32) -> Option<TupleKey> {
     tuple_at(slots, index).map(|(local, remote)| TupleKey::new(local, remote))
 }
 
-/// The local and remote addresses of the connection in `slots[index]`.
+/// The local and remote addresses of the connection in `slots[index]` (in TIME_WAIT too).
 fn tuple_at(slots: &[Slot], index: u32) -> Option<(SocketAddrV4, SocketAddrV4)> {
     match slots.get(index as usize)?.socket.as_ref()? {
         Socket::Conn(tcb) => Some((tcb.local, tcb.remote)),
+        Socket::TimeWait(tw) => Some((tw.local, tw.remote)),
         Socket::Listener(_) => None,
+    }
+}
+
+/// The connection in `slots[index]` (a free function, so that other fields of the table can
+/// be borrowed beside it).
+fn conn_in(slots: &mut [Slot], index: u32) -> Option<&mut Tcb> {
+    match slots.get_mut(index as usize)?.socket.as_mut()? {
+        Socket::Conn(tcb) => Some(tcb),
+        Socket::Listener(_) | Socket::TimeWait(_) => None,
+    }
+}
+
+/// Keeps connection `index`'s wheel entry at or before its earliest deadline: one entry per
+/// connection, moved only when a deadline comes *earlier* than where it is filed (or nothing is
+/// filed). A deadline that moves later (a retransmission timer restarted by every ACK, the
+/// release timer taking over from it, a delayed ACK cleared) leaves the entry where it is:
+/// when it fires, the connection runs what is due (perhaps nothing) and is filed again at its
+/// earliest deadline then. Most timer changes are of that kind, so most refiles are saved (at
+/// most one early wake-up per connection and deadline, as kernels that re-arm lazily pay).
+/// When no timer runs any more, the entry goes at once: an idle connection holds none (a
+/// burst of connections established and gone quiet would otherwise keep a wheel entry each
+/// until their old deadlines came).
+fn refile_timer(wheel: &mut Wheel<u32>, tcb: &mut Tcb, index: u32) {
+    let Some(tick) = tcb.timers.earliest_micros().map(|us| us.div_ceil(1000)) else {
+        if let Some(key) = tcb.timer_key.take() {
+            wheel.remove(key);
+        }
+        tcb.timer_tick = NO_TICK;
+        return;
+    };
+    if tcb.timer_tick != NO_TICK && tcb.timer_tick <= tick {
+        return;
+    }
+    tcb.timer_tick = tick;
+    match tcb.timer_key {
+        Some(key) => {
+            if let Some(value) = wheel.value_mut(key) {
+                *value = Some(index);
+                wheel.reset(key, tick);
+            } else {
+                tcb.timer_key = Some(wheel.insert(tick, index));
+            }
+        }
+        None => tcb.timer_key = Some(wheel.insert(tick, index)),
     }
 }
 
@@ -140,6 +214,27 @@ impl Table {
     /// Sockets in use (connections, listeners and unconnected sockets).
     pub fn len(&self) -> usize {
         self.slots.len() - self.free.len()
+    }
+
+    /// `tcb` in a box, reusing a freed control block's allocation if one is kept.
+    pub fn boxed(&mut self, tcb: Tcb) -> Box<Tcb> {
+        match self.spare.pop() {
+            Some(mut spare) => {
+                *spare = tcb;
+                spare
+            }
+            None => Box::new(tcb),
+        }
+    }
+
+    /// Keeps a freed control block's allocation for [`Table::boxed`] (its buffers are freed
+    /// now, not when it is reused).
+    fn recycle(&mut self, mut tcb: Box<Tcb>) {
+        if self.spare.len() < SPARE_TCBS {
+            drop(std::mem::take(&mut tcb.send));
+            drop(std::mem::take(&mut tcb.recv));
+            self.spare.push(tcb);
+        }
     }
 
     /// Adds a socket; returns its slab index.
@@ -196,7 +291,7 @@ impl Table {
                 io::ErrorKind::InvalidInput,
                 "the socket is not listening",
             )),
-            None => Err(stale()),
+            Some(Socket::TimeWait(_)) | None => Err(stale()),
         }
     }
 
@@ -208,11 +303,11 @@ impl Table {
             .filter_map(|(i, slot)| Some((i as u32, slot.socket.as_ref()?)))
     }
 
-    /// The connection in slot `index`, whatever its generation.
+    /// The connection in slot `index`, whatever its generation (not a compact TIME_WAIT).
     pub fn conn_at(&mut self, index: u32) -> Option<&mut Tcb> {
         match self.slots.get_mut(index as usize)?.socket.as_mut()? {
             Socket::Conn(tcb) => Some(tcb),
-            Socket::Listener(_) => None,
+            Socket::Listener(_) | Socket::TimeWait(_) => None,
         }
     }
 
@@ -224,7 +319,7 @@ impl Table {
         }
         match slot.socket.as_mut()? {
             Socket::Listener(l) => Some(l),
-            Socket::Conn(_) => None,
+            Socket::Conn(_) | Socket::TimeWait(_) => None,
         }
     }
 
@@ -287,6 +382,7 @@ impl Table {
             }
             let (addr, listening, other_reuse) = match &self.slots[other as usize].socket {
                 Some(Socket::Conn(t)) => (*t.local.ip(), false, t.reuseaddr()),
+                Some(Socket::TimeWait(t)) => (*t.local.ip(), false, t.reuseaddr),
                 Some(Socket::Listener(l)) => (*l.local.ip(), true, l.reuseaddr),
                 None => continue,
             };
@@ -465,87 +561,65 @@ impl Table {
     }
 
     fn settle_inner(&mut self, index: u32, env: &mut Env<'_>, queue: bool) -> bool {
-        let Some(tcb) = self.conn_at(index) else {
+        let Some(tcb) = conn_in(&mut self.slots, index) else {
             return false;
         };
         if let Some((p, g)) = tcb.parent
             && tcb.state != State::Closed
+            && !self.listener_alive(p, g)
         {
-            let alive = matches!(
-                self.slots.get(p as usize),
-                Some(Slot { generation, socket: Some(Socket::Listener(_)), .. }) if *generation == g
-            );
-            if !alive {
-                let tcb = self.conn_at(index).expect("checked above");
-                tcb.set_rst_now(tcb.state.is_synchronized());
-                tcb.close_with(env, None);
-                tcb.set_orphan(true);
-            }
+            let tcb = conn_in(&mut self.slots, index).expect("checked above");
+            tcb.set_rst_now(tcb.state.is_synchronized());
+            tcb.close_with(env, None);
+            tcb.set_orphan(true);
         }
-        let tcb = self.conn_at(index).expect("checked above");
+        // One borrow of the control block for the rest (fields apart: slots, wheel, counts).
+        let tcb = conn_in(&mut self.slots, index).expect("checked above");
         tcb.update_persist(env.now);
         tcb.update_keepalive(env.config);
+        if tcb.state == State::TimeWait || tcb.tw_counted() {
+            count_time_wait(&mut self.time_wait, tcb, env);
+        }
         let closed = tcb.state == State::Closed;
-        let hashed = tcb.hashed();
-        let wants = tcb.wants_output();
-        let reap = closed
-            && !tcb.rst_now()
-            && (tcb.orphan() || (tcb.parent.is_some() && !tcb.in_accept_queue()));
-        if closed && hashed {
-            let key = TupleKey::new(tcb.local, tcb.remote);
-            tcb.set_hashed(false);
-            self.unhash(index, key);
+        if closed {
+            let hashed = tcb.hashed();
+            let reap = !tcb.rst_now()
+                && !tcb.final_ack()
+                && (tcb.orphan() || (tcb.parent.is_some() && !tcb.in_accept_queue()));
+            if hashed {
+                let key = TupleKey::new(tcb.local, tcb.remote);
+                tcb.set_hashed(false);
+                self.unhash(index, key);
+            }
+            if reap {
+                self.free(index);
+                return false;
+            }
         }
-        if reap {
-            self.free(index);
-            return false;
+        let tcb = conn_in(&mut self.slots, index).expect("checked above");
+        if queue && !tcb.dirty() && tcb.wants_output() {
+            tcb.set_dirty(true);
+            self.dirty.push_back(index);
         }
-        if wants && queue {
-            self.touch(index);
+        if tcb.state == State::TimeWait
+            && tcb.orphan()
+            && !tcb.dirty()
+            && !tcb.ack_now()
+            && self.compact_time_wait(index)
+        {
+            return true;
         }
-        self.refile_timer(index);
+        let tcb = conn_in(&mut self.slots, index).expect("checked above");
+        refile_timer(&mut self.wheel, tcb, index);
         true
     }
 
-    fn refile_timer(&mut self, index: u32) {
-        let Some(tcb) = self.conn_at(index) else {
-            return;
-        };
-        let tick = tcb
-            .timers
-            .earliest()
-            .map(|t| t.total_micros().div_ceil(1000));
-        if tick.unwrap_or(NO_TICK) == tcb.timer_tick {
-            return;
-        }
-        tcb.timer_tick = tick.unwrap_or(NO_TICK);
-        let key = tcb.timer_key;
-        match (tick, key) {
-            (None, Some(key)) => {
-                self.wheel.remove(key);
-                if let Some(tcb) = self.conn_at(index) {
-                    tcb.timer_key = None;
-                }
-            }
-            (None, None) => {}
-            (Some(tick), Some(key)) => {
-                if let Some(value) = self.wheel.value_mut(key) {
-                    *value = Some(index);
-                    self.wheel.reset(key, tick);
-                } else {
-                    let key = self.wheel.insert(tick, index);
-                    if let Some(tcb) = self.conn_at(index) {
-                        tcb.timer_key = Some(key);
-                    }
-                }
-            }
-            (Some(tick), None) => {
-                let key = self.wheel.insert(tick, index);
-                if let Some(tcb) = self.conn_at(index) {
-                    tcb.timer_key = Some(key);
-                }
-            }
-        }
+    /// Whether slot `p` still holds the listener of generation `g`.
+    fn listener_alive(&self, p: u32, g: u32) -> bool {
+        matches!(
+            self.slots.get(p as usize),
+            Some(Slot { generation, socket: Some(Socket::Listener(_)), .. }) if *generation == g
+        )
     }
 
     /// A listener's request is young no more (its SYN-ACK was retransmitted, or it left the
@@ -604,6 +678,9 @@ impl Table {
                 if tcb.hashed() {
                     self.unhash(index, TupleKey::new(tcb.local, tcb.remote));
                 }
+                if tcb.tw_counted() {
+                    self.time_wait -= 1;
+                }
                 if let Some(key) = tcb.timer_key {
                     self.wheel.remove(key);
                 }
@@ -620,10 +697,19 @@ impl Table {
                     }
                 }
                 self.release_port(index, tcb.local.port());
+                self.recycle(tcb);
             }
             Socket::Listener(l) => {
                 self.listeners.remove(&l.local);
                 self.release_port(index, l.local.port());
+            }
+            Socket::TimeWait(tw) => {
+                self.unhash(index, TupleKey::new(tw.local, tw.remote));
+                if let Some(key) = tw.timer {
+                    self.wheel.remove(key);
+                }
+                self.time_wait -= 1;
+                self.release_port(index, tw.local.port());
             }
         }
         let slot = &mut self.slots[index as usize];
@@ -632,154 +718,7 @@ impl Table {
     }
 }
 
+mod time_wait;
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::StackConfig;
-
-    fn addr(host: u32, port: u16) -> SocketAddrV4 {
-        SocketAddrV4::new(Ipv4Addr::from_bits(0x0a00_0000 | host), port)
-    }
-
-    /// A connection socket with this 4-tuple, in the table and hashed; returns its index.
-    fn connect(table: &mut Table, local: SocketAddrV4, remote: SocketAddrV4) -> u32 {
-        let mut tcb = Tcb::new(&StackConfig::default(), Instant::ZERO);
-        tcb.local = local;
-        tcb.remote = remote;
-        let index = table.insert(Socket::Conn(Box::new(tcb)));
-        table.hash(index);
-        index
-    }
-
-    #[test]
-    fn demultiplexes_through_growth_and_removal() {
-        let mut table = Table::default();
-        let server = addr(1, 80);
-        let n = 5_000u32;
-        let peers: Vec<_> = (0..n)
-            .map(|i| addr(2 + i / 1000, 1024 + (i % 1000) as u16))
-            .collect();
-        let indices: Vec<_> = peers
-            .iter()
-            .map(|&p| connect(&mut table, server, p))
-            .collect();
-        for (&peer, &index) in peers.iter().zip(&indices) {
-            assert_eq!(table.lookup(server, peer), Some(index));
-            assert_eq!(
-                table.lookup(peer, server),
-                None,
-                "the reverse tuple is another"
-            );
-        }
-        assert_eq!(table.lookup(server, addr(1000, 1)), None);
-        for &index in indices.iter().step_by(2) {
-            table.free(index);
-        }
-        assert_eq!(table.conns.len(), n as usize / 2);
-        for (i, (&peer, &index)) in peers.iter().zip(&indices).enumerate() {
-            let expected = (i % 2 == 1).then_some(index);
-            assert_eq!(table.lookup(server, peer), expected);
-            assert_eq!(table.tuple_in_use(server, peer), expected.is_some());
-        }
-        // Freed slots are reused by new connections, which are found.
-        let again = connect(&mut table, server, peers[0]);
-        assert!(indices.contains(&again));
-        assert_eq!(table.lookup(server, peers[0]), Some(again));
-    }
-
-    #[test]
-    fn hashing_a_taken_tuple_again_replaces_its_connection() {
-        let mut table = Table::default();
-        let (local, remote) = (addr(1, 80), addr(2, 5000));
-        let old = connect(&mut table, local, remote);
-        let new = connect(&mut table, local, remote);
-        assert_eq!(table.lookup(local, remote), Some(new));
-        assert_eq!(table.conns.len(), 1);
-        // Freeing the replaced one leaves the new one in place.
-        table.free(old);
-        assert_eq!(table.lookup(local, remote), Some(new));
-        table.free(new);
-        assert_eq!(table.lookup(local, remote), None);
-        assert_eq!(table.conns.len(), 0);
-    }
-
-    #[test]
-    fn ports_are_counted_per_holder_and_released() {
-        let mut table = Table::default();
-        let port = 40_000;
-        let local = addr(1, port);
-        let a = connect(&mut table, local, addr(2, 80));
-        let b = connect(&mut table, local, addr(3, 80));
-        table.hold_port(a, port, false);
-        table.hold_port(b, port, false);
-        assert!(
-            table.port_free_for_ephemeral(port),
-            "implicit holders do not bar it"
-        );
-        assert!(table.check_bind(99, local, false).is_err());
-        table.free(a);
-        assert!(
-            table.check_bind(99, local, false).is_err(),
-            "b still holds it"
-        );
-        table.free(b);
-        assert!(table.check_bind(99, local, false).is_ok());
-        assert!(table.implicit.is_empty());
-        // An explicit holder keeps it from ephemeral use until freed; the slot's flag is reset
-        // when the slot is reused.
-        let c = connect(&mut table, local, addr(4, 80));
-        table.hold_port(c, port, true);
-        assert!(!table.port_free_for_ephemeral(port));
-        assert!(
-            table.check_bind(99, local, true).is_err(),
-            "not shared without reuseaddr"
-        );
-        table.free(c);
-        assert!(table.port_free_for_ephemeral(port));
-        assert!(table.bound.is_empty());
-        let d = connect(&mut table, local, addr(5, 80));
-        assert!(!table.slots[d as usize].explicit);
-    }
-
-    #[test]
-    #[cfg(target_pointer_width = "64")]
-    fn a_slot_is_three_words() {
-        assert_eq!(size_of::<Slot>(), 24);
-    }
-
-    /// The idle connection's memory is a target (1 KiB per socket with the runtime's share):
-    /// the control block must not grow unnoticed. 704 bytes is 712 with the allocator's header.
-    #[test]
-    #[cfg(target_pointer_width = "64")]
-    fn an_idle_connection_costs_the_table_733_bytes() {
-        assert_eq!(size_of::<Tcb>(), 704);
-        assert_eq!(connection_overhead(), 704 + 24 + 5);
-    }
-
-    #[test]
-    fn tuple_keys_tell_every_field_apart() {
-        let a = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 80);
-        let b = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 40000);
-        let key = TupleKey::new(a, b);
-        assert_eq!(key, TupleKey::new(a, b));
-        let others = [
-            TupleKey::new(b, a),
-            TupleKey::new(SocketAddrV4::new(*a.ip(), 81), b),
-            TupleKey::new(a, SocketAddrV4::new(*b.ip(), 40001)),
-            TupleKey::new(SocketAddrV4::new(Ipv4Addr::new(11, 0, 0, 1), 80), b),
-            TupleKey::new(a, SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 3), 40000)),
-            // A port's bits never land on an address's, or the reverse.
-            TupleKey::new(
-                SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 0),
-                SocketAddrV4::new(Ipv4Addr::new(0, 0, 0, 80), 40000),
-            ),
-        ];
-        for other in others {
-            assert_ne!(key, other);
-        }
-        let max = SocketAddrV4::new(Ipv4Addr::BROADCAST, u16::MAX);
-        let zero = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
-        assert_ne!(TupleKey::new(max, zero), TupleKey::new(zero, max));
-        assert_eq!(TupleKey::new(max, max).0, (1u128 << 96) - 1);
-    }
-}
+mod tests;

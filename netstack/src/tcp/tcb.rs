@@ -88,21 +88,19 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    /// The earliest armed deadline.
-    pub fn earliest(&self) -> Option<Instant> {
-        [
-            self.rto,
-            self.delack,
-            self.persist,
-            self.keepalive,
-            self.linger,
-            self.reorder,
-            self.tlp,
-            self.release,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+    /// The earliest armed deadline, in microseconds (computed after every event, so without
+    /// branches: unarmed timers count as `u64::MAX`).
+    pub fn earliest_micros(&self) -> Option<u64> {
+        let at = Instant::micros_or_max;
+        let earliest = at(self.rto)
+            .min(at(self.delack))
+            .min(at(self.persist))
+            .min(at(self.keepalive))
+            .min(at(self.linger))
+            .min(at(self.reorder))
+            .min(at(self.tlp))
+            .min(at(self.release));
+        (earliest != u64::MAX).then_some(earliest)
     }
 }
 

@@ -1,5 +1,5 @@
 //! The connection's yes/no state, packed into one word of the control block (`Tcb::flags`)
-//! instead of a byte per flag: 28 flags take 4 bytes where 28 `bool`s took 28, and every
+//! instead of a byte per flag: 30 flags take 4 bytes where 30 `bool`s took 30, and every
 //! connection carries them. Each flag has a reader named after it and a `set_` writer; setting
 //! one to a constant is a single bit operation, as cheap as storing a `bool`.
 
@@ -101,6 +101,11 @@ flags! {
     26: dirty, set_dirty;
     /// Was opened actively (connect), for the counters and for what a reset means.
     27: active, set_active;
+    /// In TIME_WAIT and counted in the socket table's TIME_WAIT gauge (`tcp_max_tw_buckets`).
+    28: tw_counted, set_tw_counted;
+    /// Closed instead of entering TIME_WAIT (`tcp_max_tw_buckets`) with the ACK of the peer's
+    /// FIN still to send: output sends it, then the connection may be freed.
+    29: final_ack, set_final_ack;
 }
 
 #[cfg(test)]
@@ -123,6 +128,6 @@ mod tests {
             set(&mut t, false);
             assert_eq!(t.flags, 0);
         }
-        assert_eq!(ALL.len(), 28);
+        assert_eq!(ALL.len(), 30);
     }
 }

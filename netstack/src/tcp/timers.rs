@@ -1,7 +1,8 @@
 //! The connection timers: what happens when each one fires.
 //!
-//! A connection keeps its deadlines in [`super::tcb::Timers`]; the socket table files only the
-//! earliest in the stack's timing wheel, so no periodic tick walks the connections.
+//! A connection keeps its deadlines in [`super::tcb::Timers`]; the socket table keeps one wheel
+//! entry per connection at or before the earliest, so no periodic tick walks the connections
+//! (an entry may fire before anything is due: every timer checks its own deadline).
 //!
 //! - **Retransmission** (RFC 6298 section 5): the SYN or SYN-ACK again, up to
 //!   `tcp_syn_retries` / `tcp_synack_retries`; for data, back off, collapse the congestion

@@ -16,7 +16,7 @@
 //! re-filed each time the top level comes round, until they are due; deadlines already in the past
 //! fire at once.
 
-use std::num::NonZeroU32;
+use core::num::NonZeroU32;
 
 /// Number of levels.
 const LEVELS: usize = 6;
@@ -27,7 +27,8 @@ const SPAN: u64 = 1 << (SLOT_BITS as u64 * LEVELS as u64);
 const NIL: u32 = u32::MAX;
 
 /// Identifies an entry; the generation makes a key of a freed and reused slot harmless. The
-/// generation is never zero, so an `Option<TimerKey>` is as small as a key (8 bytes).
+/// generation is never zero, so an `Option<TimerKey>` is as small as a key (8 bytes), which
+/// matters to the per-connection records that keep one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimerKey {
     index: u32,

@@ -271,3 +271,32 @@ fn sack_blocks_api() {
         "[(SeqNumber(1), SeqNumber(2))]"
     );
 }
+
+#[test]
+fn the_aligned_timestamp_shortcut_agrees_with_the_general_parse() {
+    let ts = [1, 1, 8, 10, 0, 0, 1, 2, 0xff, 0, 0, 3];
+    let parsed = TcpOptions::parse(&ts).unwrap();
+    assert_eq!(parsed.timestamps, Some((0x102, 0xff00_0003)));
+    assert_eq!(
+        parsed,
+        TcpOptions::parse(&ts[2..]).unwrap(),
+        "without the NOPs"
+    );
+    // The same start with more after it (SACK blocks, trailing End), or a wrong length byte,
+    // goes through the general loop.
+    let mut with_sack = ts.to_vec();
+    with_sack.extend([1, 1, 5, 10, 0, 0, 0, 5, 0, 0, 0, 9]);
+    let parsed = TcpOptions::parse(&with_sack).unwrap();
+    assert_eq!(parsed.timestamps, Some((0x102, 0xff00_0003)));
+    assert_eq!(parsed.sack_blocks, sack(&[(5, 9)]));
+    let mut padded = ts.to_vec();
+    padded.extend([0, 0, 0, 0]);
+    assert_eq!(
+        TcpOptions::parse(&padded).unwrap().timestamps,
+        Some((0x102, 0xff00_0003))
+    );
+    let mut bad = ts;
+    bad[3] = 11;
+    assert_eq!(TcpOptions::parse(&bad), Err(WireError::Malformed));
+    assert_eq!(TcpOptions::parse(&ts[..11]), Err(WireError::Malformed));
+}
