@@ -473,7 +473,7 @@ impl Tcb {
             acked_data = data;
             fin_acked = self.fin_queued() && !self.fin_acked() && acked > data;
             self.send.consume(data);
-            self.send.rewind_if_empty();
+            self.send.rewind();
             self.snd_una = ack;
             if self.snd_nxt.lt(ack) {
                 self.snd_nxt = ack;
@@ -588,7 +588,7 @@ impl Tcb {
             if self.timers.release.is_none() {
                 self.recv.release_if_empty();
             } else {
-                self.recv.rewind_if_empty();
+                self.recv.rewind();
             }
         }
         if copied > 0

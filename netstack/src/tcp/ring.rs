@@ -22,6 +22,9 @@
 
 use std::cell::RefCell;
 
+/// Most queued bytes [`Ring::rewind`] moves to bring the head back to the start.
+pub const REWIND_MAX: usize = 2048;
+
 /// Smallest storage allocated on first use. Small, so that a connection carrying a few bytes
 /// (a request, an echo) allocates and zeroes 512 bytes rather than pages; a bulk writer's first
 /// write asks for its own size at once, and doubling makes later growth rare.
@@ -125,15 +128,24 @@ impl Ring {
         }
     }
 
-    /// Moves the head back to the start of the storage if nothing is queued, so that the next
-    /// bytes land where the last ones were and a ring that keeps emptying (a reader keeping up,
-    /// a sender whose bytes are all acknowledged) touches the same cache lines again instead of
-    /// sweeping its whole allocation. The caller guarantees that nothing was written past the
-    /// queued bytes (no out-of-order data is held), since that data is placed relative to the head.
-    pub fn rewind_if_empty(&mut self) {
-        if self.len == 0 {
-            self.head = 0;
+    /// Moves the head back to the start of the storage if at most [`REWIND_MAX`] bytes are
+    /// queued (moving those bytes along), so that the next bytes land where the last ones were
+    /// and a ring that keeps (nearly) emptying touches the same cache lines again instead of
+    /// sweeping its whole allocation: a reader keeping up, or a sender whose bytes are all
+    /// acknowledged but a short tail (a 64 KiB write on a 65,483-byte MSS leaves 53 bytes that
+    /// Nagle holds back). The caller guarantees that nothing was written past the queued bytes
+    /// (no out-of-order data is held), since that data is placed relative to the head.
+    pub fn rewind(&mut self) {
+        let len = self.len as usize;
+        if self.head == 0 || len > REWIND_MAX {
+            return;
         }
+        if len > 0 {
+            let mut tail = [0u8; REWIND_MAX];
+            let n = self.read_at(0, &mut tail[..len]);
+            self.storage[..n].copy_from_slice(&tail[..n]);
+        }
+        self.head = 0;
     }
 
     /// Makes sure the storage can hold `needed` bytes counted from the head, growing (by
@@ -420,6 +432,41 @@ mod tests {
                 assert!(tail.iter().all(|&b| b == 0xee), "limit {limit} head {head}");
             }
         }
+    }
+
+    #[test]
+    fn rewinding_moves_a_short_tail_to_the_start_and_keeps_order() {
+        let mut r = Ring::new(100_000);
+        // Wrapped: the head near the end, the tail split across the end of the storage.
+        assert_eq!(r.push(&[1; 8000]), 8000);
+        let cap = r.allocated();
+        r.consume(cap - 300);
+        assert_eq!(
+            r.push(&(0..700u32).map(|i| i as u8).collect::<Vec<_>>()),
+            700
+        );
+        let before: Vec<u8> = {
+            let mut v = vec![0; r.len()];
+            r.read_at(0, &mut v);
+            v
+        };
+        assert!(r.len() <= REWIND_MAX && r.head != 0);
+        r.rewind();
+        assert_eq!(r.head, 0);
+        let mut after = vec![0; r.len()];
+        assert_eq!(r.read_at(0, &mut after), before.len());
+        assert_eq!(after, before, "the same bytes in the same order");
+        // More than REWIND_MAX queued: nothing moves.
+        let mut big = Ring::new(100_000);
+        big.push(&[7; 5000]);
+        big.consume(100);
+        big.rewind();
+        assert_eq!(big.head, 100);
+        // Empty: the head just goes back.
+        big.consume(4900);
+        big.rewind();
+        assert_eq!(big.head, 0);
+        assert!(big.is_empty());
     }
 
     #[test]
