@@ -3,7 +3,8 @@
 //! - a write takes bytes only up to the mark of unsent bytes, however much room the send buffer
 //!   has, and then says `Pending`; sending them (before any ACK could come back) wakes the writer,
 //!   and the next write takes up to the mark again;
-//! - write readiness follows the same rule (ready again under half the mark);
+//! - write readiness follows the same rule (ready again under half the mark), and a task waiting
+//!   on readiness after a write that filled the mark exactly is woken by the send too;
 //! - the socket's own mark overrides the sysctl, 0 goes back to it, and accepted connections
 //!   inherit a listener's;
 //! - a transfer through a lossy link with a tiny mark arrives whole, and the unsent bytes never
@@ -92,6 +93,35 @@ fn a_write_stops_at_the_mark_and_the_writer_is_woken_once_the_bytes_are_sent() {
         10_000,
         "the next write takes up to the mark again"
     );
+}
+
+/// The tokio pattern: a write fills the unsent bytes exactly to the mark (and succeeds), then
+/// the task waits on write readiness; the flush that sends the bytes wakes it, before any ACK.
+#[test]
+fn a_task_waiting_on_readiness_is_woken_by_the_send() {
+    let mut sim = Sim::new(2, &StackConfig::default(), link(), 7);
+    let l = apps::listen(&mut sim, 1, 80, 8);
+    let (c, _s) = apps::establish(&mut sim, 0, 1, l, 80);
+    sim.stacks[0].tcp_set_notsent_lowat(c, 10_000).unwrap();
+    sim.stacks[0].tcp_set_nodelay(c, true).unwrap();
+    let wakes = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = Waker::from(Arc::clone(&wakes));
+    let mut cx = Context::from_waker(&waker);
+    let data = payload(8, 10_000);
+    assert!(matches!(
+        sim.stacks[0].tcp_poll_write(c, &mut cx, &data),
+        Poll::Ready(Ok(10_000))
+    ));
+    assert!(sim.stacks[0].tcp_poll_write_ready(c, &mut cx).is_pending());
+    let sent_at = sim.now;
+    apps::run_until(&mut sim, ms(1), |sim| sim.now >= sent_at + ms(1));
+    assert_eq!(sim.stacks[0].tcp_info(c).unwrap().notsent_bytes, 0);
+    assert_eq!(sim.stacks[0].tcp_info(c).unwrap().send_queued, 10_000);
+    assert!(
+        wakes.0.load(Ordering::Relaxed) >= 1,
+        "the waiter was woken by the send, not left for the ACK"
+    );
+    assert!(sim.stacks[0].tcp_poll_write_ready(c, &mut cx).is_ready());
 }
 
 #[test]

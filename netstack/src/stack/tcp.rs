@@ -349,8 +349,11 @@ fn write_frame(
     let mut tcp = TcpPacket::new_unchecked(&mut packet.payload_mut()[..ip.payload_len]);
     seg.repr.emit_header(&mut tcp);
     if seg.repr.payload_len > 0 && seg.kind != Kind::Rst {
-        let copied = tcb.send.read_at(seg.offset, tcp.payload_mut());
+        let payload = tcp.payload_mut();
+        let copied = tcb.send.read_at(seg.offset, payload);
         debug_assert_eq!(copied, seg.repr.payload_len);
+        // Never the bytes of an earlier frame in a recycled buffer, whatever happens.
+        payload[copied..].fill(0);
     }
     if fill {
         tcp.fill_checksum(ip.src_addr, ip.dst_addr);

@@ -169,6 +169,12 @@ impl Stack {
             _ => false,
         };
         if waiting {
+            // Like a write that found no room (Linux's `tcp_poll` setting `SOCK_NOSPACE`): the
+            // waiter is woken at the low-water marks, by an ACK or by the flush that sends the
+            // unsent bytes.
+            if matches!(tcb.state, State::Established | State::CloseWait) {
+                tcb.set_write_blocked(true);
+            }
             tcb.write_waker = Some(cx.waker().clone());
             Poll::Pending
         } else {
