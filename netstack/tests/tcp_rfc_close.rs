@@ -138,11 +138,7 @@ fn fin_is_retransmitted_with_the_data_it_follows() {
 #[test]
 fn fin_acking_our_fin_goes_from_fin_wait_1_to_time_wait() {
     let (mut h, _, c) = established();
-    h.run_until(10);
-    h.shutdown(c);
-    h.expect(seg("F.").seq(1).ack(1));
-    h.inject(20, seg("F.").seq(1).ack(2));
-    h.expect(seg(".").seq(2).ack(2));
+    h.shutdown_into_time_wait(c);
     assert_eq!(h.state(c), TcpState::TimeWait);
 }
 
@@ -176,11 +172,7 @@ fn simultaneous_close_goes_through_closing() {
 #[test]
 fn retransmitted_fin_in_time_wait_is_acked_and_restarts_2msl() {
     let (mut h, _, c) = established();
-    h.run_until(10);
-    h.shutdown(c);
-    h.expect(seg("F.").seq(1).ack(1));
-    h.inject(20, seg("F.").seq(1).ack(2));
-    h.expect(seg(".").seq(2).ack(2));
+    h.shutdown_into_time_wait(c);
     assert_eq!(h.state(c), TcpState::TimeWait);
     h.inject(1000, seg("F.").seq(1).ack(2));
     h.expect(seg(".").seq(2).ack(2));
@@ -200,11 +192,7 @@ fn retransmitted_fin_in_time_wait_is_acked_and_restarts_2msl() {
 #[test]
 fn new_syn_in_time_wait_reopens_the_connection_through_the_listener() {
     let (mut h, l, c) = established();
-    h.run_until(10);
-    h.shutdown(c);
-    h.expect(seg("F.").seq(1).ack(1));
-    h.inject(20, seg("F.").seq(1).ack(2));
-    h.expect(seg(".").seq(2).ack(2));
+    h.shutdown_into_time_wait(c);
     h.close(c);
     assert_eq!(
         h.stack.tcp_sockets(),
@@ -237,11 +225,7 @@ fn new_syn_in_time_wait_reopens_the_connection_through_the_listener() {
 #[test]
 fn old_syn_in_time_wait_gets_an_ack() {
     let (mut h, _, c) = established();
-    h.run_until(10);
-    h.shutdown(c);
-    h.expect(seg("F.").seq(1).ack(1));
-    h.inject(20, seg("F.").seq(1).ack(2));
-    h.expect(seg(".").seq(2).ack(2));
+    h.shutdown_into_time_wait(c);
     h.inject(
         30,
         seg("S")
@@ -262,11 +246,7 @@ fn old_syn_in_time_wait_gets_an_ack() {
 #[test]
 fn syn_with_a_newer_timestamp_in_time_wait_reopens_whatever_its_sequence_number() {
     let (mut h, l, c) = established();
-    h.run_until(10);
-    h.shutdown(c);
-    h.expect(seg("F.").seq(1).ack(1));
-    h.inject(20, seg("F.").seq(1).ack(2));
-    h.expect(seg(".").seq(2).ack(2));
+    h.shutdown_into_time_wait(c);
     h.close(c);
     let old_isn = h.stack_isn().expect("known");
     h.new_incarnation(PEER_ISN.wrapping_sub(1_000_000));
@@ -381,11 +361,7 @@ fn rst_in_close_wait_and_time_wait() {
     assert_eq!(h.write_err(c), ErrorKind::ConnectionReset);
 
     let (mut h, _, c) = established();
-    h.run_until(10);
-    h.shutdown(c);
-    h.expect(seg("F.").seq(1).ack(1));
-    h.inject(20, seg("F.").seq(1).ack(2));
-    h.expect(seg(".").seq(2).ack(2));
+    h.shutdown_into_time_wait(c);
     h.inject(30, seg("R").seq(2));
     h.expect_nothing();
     assert_eq!(h.state(c), TcpState::Closed);

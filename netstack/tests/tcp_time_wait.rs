@@ -171,11 +171,7 @@ fn a_rst_ends_time_wait_unless_rfc_1337() {
 fn a_time_wait_the_user_still_holds_becomes_a_record_when_the_handle_closes() {
     let mut h = Script::new();
     let (_, c) = h.passive_open(PeerOpts::FULL);
-    h.run_until(10);
-    h.shutdown(c);
-    h.expect(seg("F.").seq(1).ack(1));
-    h.inject(20, seg("F.").seq(1).ack(2));
-    h.expect(seg(".").seq(2).ack(2));
+    h.shutdown_into_time_wait(c);
     assert_eq!(h.state(c), TcpState::TimeWait);
     let held = row(&h, PEER_PORT).expect("listed");
     assert!(!held.orphan);
@@ -305,11 +301,7 @@ fn a_user_held_connection_beyond_the_limit_is_closed_too() {
         ..StackConfig::default()
     });
     let (_, c) = h.passive_open(PeerOpts::FULL);
-    h.run_until(10);
-    h.shutdown(c);
-    h.expect(seg("F.").seq(1).ack(1));
-    h.inject(20, seg("F.").seq(1).ack(2));
-    h.expect(seg(".").seq(2).ack(2));
+    h.shutdown_into_time_wait(c);
     h.expect_nothing();
     assert_eq!(
         h.state(c),

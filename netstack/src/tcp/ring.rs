@@ -140,7 +140,12 @@ impl Ring {
         if self.head == 0 || len > REWIND_MAX {
             return;
         }
-        if len > 0 {
+        let head = self.head as usize;
+        if head + len <= self.storage.len() {
+            // In one piece: one move (memmove, overlap allowed).
+            self.storage.copy_within(head..head + len, 0);
+        } else {
+            // Wrapped: the piece at the start is in the way, so both go through a copy.
             let mut tail = [0u8; REWIND_MAX];
             let n = self.read_at(0, &mut tail[..len]);
             self.storage[..n].copy_from_slice(&tail[..n]);
@@ -462,6 +467,15 @@ mod tests {
         big.consume(100);
         big.rewind();
         assert_eq!(big.head, 100);
+        // In one piece, overlapping its new place: moved in order.
+        let mut one = Ring::new(100_000);
+        one.push(&(0..600u32).map(|i| i as u8).collect::<Vec<_>>());
+        one.consume(100);
+        one.rewind();
+        assert_eq!(one.head, 0);
+        let mut got = [0u8; 500];
+        assert_eq!(one.read_at(0, &mut got), 500);
+        assert!(got.iter().enumerate().all(|(i, &b)| b == (i + 100) as u8));
         // Empty: the head just goes back.
         big.consume(4900);
         big.rewind();

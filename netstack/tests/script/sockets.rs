@@ -111,6 +111,17 @@ impl Script {
         self.flush();
     }
 
+    /// The usual active close of an established connection that has exchanged nothing: at 10 ms
+    /// the user shuts writing down, our FIN leaves, the peer's FIN-ACK comes at 20 ms and our
+    /// ACK of it leaves: `h` is in TIME_WAIT, its user handle still open.
+    pub fn shutdown_into_time_wait(&mut self, h: SocketHandle) {
+        self.run_until(10);
+        self.shutdown(h);
+        self.expect(seg("F.").seq(1).ack(1));
+        self.inject(20, seg("F.").seq(1).ack(2));
+        self.expect(seg(".").seq(2).ack(2));
+    }
+
     /// Closes the handle.
     pub fn close(&mut self, h: SocketHandle) {
         self.stack.tcp_close(self.now, h);
